@@ -1,0 +1,126 @@
+"""What a telemetry message must look like, checked with pydantic at the edge.
+
+A message body is one sample or a JSON array of samples::
+
+    {"ts": "2026-11-22T08:00:00Z", "seq": 42, "metrics": {"vibration_rms_mm_s": 2.1}}
+    [{"ts": 1795334400000, "seq": 42, "metrics": {...}}, {"ts": ..., "seq": 43, "metrics": {...}}]
+
+``ts`` is ISO-8601 with a zone or epoch milliseconds; ``seq`` is the device's
+message counter; ``metrics`` maps a metric name to a finite number.  A body may
+name its ``asset_id``; it must then be the topic's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from gateway.errors import PayloadRejected
+from telemetry.readings import Sample
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_SAMPLES = 1000
+MAX_METRICS = 64
+_METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_EPOCH_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+
+
+def _timestamp(value: object) -> datetime:
+    if isinstance(value, bool):
+        raise ValueError("ts must be ISO-8601 text or epoch milliseconds, not a boolean")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            raise ValueError("ts must carry a time zone (e.g. 'Z' or '+01:00')")
+        return parsed.astimezone(UTC)
+    raise ValueError("ts must be ISO-8601 text or epoch milliseconds")
+
+
+class SampleIn(BaseModel):
+    """One element of a telemetry body."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    ts: datetime
+    seq: StrictInt | None = Field(default=None, ge=0)
+    metrics: dict[str, Number] = Field(min_length=1, max_length=MAX_METRICS)
+    asset_id: str | None = None
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _parse_ts(cls, value: object) -> datetime:
+        return _timestamp(value)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if not _METRIC.match(name):
+                raise ValueError(f"metric name {name!r} must be lower_snake_case, at most 63 characters")
+        return value
+
+
+_ONE = TypeAdapter(SampleIn)
+_MANY = TypeAdapter(list[SampleIn])
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How far from the gateway's clock a timestamp may be."""
+
+    max_future: timedelta = timedelta(minutes=5)
+
+
+def parse_telemetry(asset_id: str, payload: bytes, *, now: datetime, limits: Limits = Limits()) -> list[Sample]:
+    """Turn a telemetry body into samples, or raise :class:`PayloadRejected` saying why."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadRejected(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        samples = _MANY.validate_json(payload) if payload.lstrip()[:1] == b"[" else [_ONE.validate_json(payload)]
+    except ValidationError as exc:
+        raise PayloadRejected(_describe(exc)) from None
+    if not samples:
+        raise PayloadRejected("empty batch: the array holds no sample")
+    if len(samples) > MAX_SAMPLES:
+        raise PayloadRejected(f"batch of {len(samples)} samples exceeds {MAX_SAMPLES}")
+    latest = now + limits.max_future
+    out = []
+    for index, sample in enumerate(samples):
+        where = f"sample {index}: " if len(samples) > 1 else ""
+        if sample.asset_id is not None and sample.asset_id != asset_id:
+            raise PayloadRejected(f"{where}body names asset {sample.asset_id!r} but the topic names {asset_id!r}")
+        if sample.ts > latest:
+            raise PayloadRejected(f"{where}ts {sample.ts.isoformat()} is more than {limits.max_future} in the future")
+        if sample.ts < _EPOCH_MIN:
+            raise PayloadRejected(f"{where}ts {sample.ts.isoformat()} is before {_EPOCH_MIN.date()}")
+        out.append(Sample(asset_id, sample.ts, {k: float(v) for k, v in sample.metrics.items()}, sample.seq))
+    return out
+
+
+def _describe(exc: ValidationError) -> str:
+    """A short reason naming where each problem is, e.g. ``metrics.temp: Input should be a finite number``."""
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        loc = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "json_invalid":
+            parts.append(f"invalid JSON: {error['msg']}")
+        else:
+            parts.append(f"{loc or 'body'}: {error['msg']}")
+    return "; ".join(dict.fromkeys(parts))

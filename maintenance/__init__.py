@@ -1,0 +1,1 @@
+"""Condition monitoring: streaming anomaly detection per asset with river."""

@@ -1,0 +1,1 @@
+"""Service core: assets, engineers, work orders, dispatch and the fleetcare runtime."""

@@ -1,0 +1,1 @@
+"""Simulated equipment that publishes telemetry over MQTT like a real device."""

@@ -1,0 +1,202 @@
+"""All SQL of the telemetry store: devices, readings (COPY, idempotent) and the read queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+
+from telemetry.readings import Sample
+
+_STAGE = """
+create temp table if not exists readings_in (
+    asset_id text, metric text, ts timestamptz, value double precision, seq bigint
+) on commit delete rows
+"""
+
+_MERGE = """
+insert into telemetry.readings (asset_id, metric, ts, value, seq)
+select asset_id, metric, ts, value, seq from readings_in
+on conflict (asset_id, metric, ts) do nothing
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    asset_id: str
+    site_id: str
+    model: str
+    expected_interval_s: float
+    provisioned: bool
+    connection: str
+    connection_changed_at: datetime | None
+    last_seen: datetime | None
+    last_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    asset_id: str
+    metric: str
+    ts: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    bucket: datetime
+    min: float
+    avg: float
+    max: float
+    count: int
+
+
+async def storage_backend(conn: AsyncConnection) -> str:
+    """``timescaledb`` or ``partitioned``: what the schema chose for readings."""
+    cur = await conn.execute("select value from telemetry.storage where key = 'readings'")
+    row = await cur.fetchone()
+    return row[0]
+
+
+async def provision_device(
+    conn: AsyncConnection, *, asset_id: str, site_id: str, model: str, expected_interval_s: float = 1.0
+) -> None:
+    """Register (or update) an asset allowed to publish telemetry."""
+    await conn.execute(
+        """
+        insert into telemetry.devices (asset_id, site_id, model, expected_interval_s, provisioned)
+        values (%(asset_id)s, %(site_id)s, %(model)s, %(interval)s, true)
+        on conflict (asset_id) do update
+           set site_id = excluded.site_id, model = excluded.model,
+               expected_interval_s = excluded.expected_interval_s, provisioned = true
+        """,
+        {"asset_id": asset_id, "site_id": site_id, "model": model, "interval": expected_interval_s},
+    )
+
+
+async def deprovision_device(conn: AsyncConnection, *, asset_id: str) -> None:
+    """Stop accepting telemetry from an asset; its history stays."""
+    await conn.execute("update telemetry.devices set provisioned = false where asset_id = %(a)s", {"a": asset_id})
+
+
+async def get_devices(conn: AsyncConnection, *, asset_ids: Sequence[str] | None = None) -> list[Device]:
+    """Devices, all of them or the ones named."""
+    async with conn.cursor(row_factory=class_row(Device)) as cur:
+        if asset_ids is None:
+            await cur.execute("select * from telemetry.devices order by asset_id")
+        else:
+            await cur.execute(
+                "select * from telemetry.devices where asset_id = any(%(ids)s) order by asset_id", {"ids": list(asset_ids)}
+            )
+        return await cur.fetchall()
+
+
+async def write_samples(conn: AsyncConnection, samples: Iterable[Sample]) -> int:
+    """Store samples with COPY; a reading already stored (same asset, metric, ts) is skipped. Returns rows added."""
+    await conn.execute(_STAGE)
+    async with conn.cursor() as cur:
+        async with cur.copy("copy readings_in (asset_id, metric, ts, value, seq) from stdin") as copy:
+            for sample in samples:
+                for metric, value in sample.metrics.items():
+                    await copy.write_row((sample.asset_id, metric, sample.ts, value, sample.seq))
+        await cur.execute(_MERGE)
+        added = cur.rowcount
+        await cur.execute("truncate readings_in")
+    return added
+
+
+async def record_seen(conn: AsyncConnection, seen: dict[str, tuple[datetime, int | None]]) -> None:
+    """Mark devices that just sent data as online, with the newest timestamp and sequence number."""
+    if not seen:
+        return
+    ids, stamps, seqs = zip(*((a, ts, seq) for a, (ts, seq) in sorted(seen.items())), strict=True)
+    await conn.execute(
+        """
+        update telemetry.devices d
+           set last_seen = greatest(d.last_seen, s.ts),
+               last_seq = case when d.last_seen is null or s.ts >= d.last_seen then coalesce(s.seq, d.last_seq)
+                               else d.last_seq end,
+               connection = 'online',
+               connection_changed_at = case when d.connection = 'online' then d.connection_changed_at else now() end
+          from unnest(%(ids)s::text[], %(ts)s::timestamptz[], %(seq)s::bigint[]) as s(asset_id, ts, seq)
+         where d.asset_id = s.asset_id
+        """,
+        {"ids": list(ids), "ts": list(stamps), "seq": list(seqs)},
+    )
+
+
+async def set_connection(conn: AsyncConnection, *, asset_id: str, connection: str, at: datetime) -> None:
+    """Record what the device's status topic said (``online`` / ``offline``)."""
+    await conn.execute(
+        """
+        update telemetry.devices
+           set connection = %(c)s,
+               connection_changed_at = case when connection = %(c)s then connection_changed_at else %(at)s end
+         where asset_id = %(a)s
+        """,
+        {"c": connection, "a": asset_id, "at": at},
+    )
+
+
+async def mark_stale(conn: AsyncConnection, *, now: datetime, missed_intervals: float = 5.0) -> list[str]:
+    """Online devices silent for ``missed_intervals`` x their expected interval become ``stale``."""
+    cur = await conn.execute(
+        """
+        update telemetry.devices
+           set connection = 'stale', connection_changed_at = %(now)s
+         where connection = 'online'
+           and (last_seen is null or last_seen < %(now)s - make_interval(secs => expected_interval_s * %(n)s))
+        returning asset_id
+        """,
+        {"now": now, "n": missed_intervals},
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def ensure_partitions(conn: AsyncConnection, *, days_ahead: int = 7) -> int:
+    """Create the coming days' partitions (native partitioning only); returns how many were created."""
+    if await storage_backend(conn) != "partitioned":
+        return 0
+    cur = await conn.execute(
+        "select telemetry.ensure_partitions((now() at time zone 'UTC')::date - 1, %(n)s)", {"n": days_ahead + 2}
+    )
+    return (await cur.fetchone())[0]
+
+
+async def latest(
+    conn: AsyncConnection, *, asset_ids: Sequence[str] | None = None, lookback: timedelta = timedelta(days=1)
+) -> list[LatestValue]:
+    """The newest value of every metric of each asset, within ``lookback``."""
+    async with conn.cursor(row_factory=class_row(LatestValue)) as cur:
+        await cur.execute(
+            """
+            select distinct on (asset_id, metric) asset_id, metric, ts, value
+              from telemetry.readings
+             where ts > now() - %(lookback)s
+               and (%(ids)s::text[] is null or asset_id = any(%(ids)s))
+             order by asset_id, metric, ts desc
+            """,
+            {"lookback": lookback, "ids": list(asset_ids) if asset_ids is not None else None},
+        )
+        return await cur.fetchall()
+
+
+async def aggregate(
+    conn: AsyncConnection, *, asset_id: str, metric: str, start: datetime, end: datetime, width: timedelta
+) -> list[Bucket]:
+    """min / avg / max / count of one metric of one asset per ``width`` bucket over [start, end)."""
+    async with conn.cursor(row_factory=class_row(Bucket)) as cur:
+        await cur.execute(
+            """
+            select date_bin(%(width)s, ts, timestamptz '2000-01-01 00:00:00+00') as bucket,
+                   min(value) as min, avg(value) as avg, max(value) as max, count(*) as count
+              from telemetry.readings
+             where asset_id = %(asset_id)s and metric = %(metric)s and ts >= %(start)s and ts < %(end)s
+             group by 1 order by 1
+            """,
+            {"width": width, "asset_id": asset_id, "metric": metric, "start": start, "end": end},
+        )
+        return await cur.fetchall()
