@@ -68,5 +68,6 @@ class TopicScheme:
 
     def subscription(self, group: str | None = None) -> str:
         """The filter a gateway worker subscribes to; with ``group``, an MQTT v5 shared subscription."""
-        base = f"{self.root}/+/+/+"
+        # '#' rather than '+/+/+': a malformed topic under the root must reach the dead-letter table too
+        base = f"{self.root}/#"
         return f"$share/{group}/{base}" if group else base

@@ -30,9 +30,12 @@ def upgrade(database_url: str) -> list[str]:
     """Apply every pending migration; returns the ids applied."""
     backend = get_backend(yoyo_url(database_url))
     migrations = read_migrations(*(str(d) for d in MIGRATION_DIRS if any(d.glob("*.sql")) or any(d.glob("*.py"))))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
+    try:
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+    finally:
+        backend.connection.close()
     return [m.id for m in pending]
 
 

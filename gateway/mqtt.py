@@ -1,0 +1,106 @@
+"""The gateway's MQTT edge: broker address, session options and acknowledgement after commit.
+
+paho's types stay in this module; the rest of the gateway sees :class:`Delivery`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+RECEIVE_MAXIMUM = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is, parsed from ``mqtt://[user[:password]@]host[:port]``."""
+
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "tcp"):
+            raise ValueError(f"unsupported MQTT URL scheme {parts.scheme!r} in {url!r} (use mqtt://host:port)")
+        if not parts.hostname:
+            raise ValueError(f"MQTT URL {url!r} names no host")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 1883,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def __str__(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One received message, with what is needed to acknowledge it later."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    retain: bool
+
+
+def persistent_client(address: BrokerAddress, *, client_id: str, mqtt5: bool) -> aiomqtt.Client:
+    """A client whose session (subscriptions, unacknowledged messages) survives disconnects and restarts."""
+    if mqtt5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=properties,
+        )
+    else:
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=client_id,
+            protocol=aiomqtt.ProtocolVersion.V311,
+            clean_session=False,
+        )
+    # aiomqtt has no API for application-controlled acknowledgements yet
+    # (empicano/aiomqtt#345); paho has. Without it a message is acknowledged on
+    # receipt and lost if the gateway dies before the rows are committed.
+    client._client.manual_ack_set(True)  # noqa: SLF001
+    return client
+
+
+def acknowledge(client: aiomqtt.Client, deliveries: list[Delivery]) -> None:
+    """Acknowledge messages whose effects are committed; the broker may then forget them."""
+    for delivery in deliveries:
+        if delivery.qos > 0:
+            client._client.ack(delivery.mid, delivery.qos)  # noqa: SLF001
+
+
+def delivery(message: aiomqtt.Message) -> Delivery:
+    """Convert aiomqtt's message at the edge."""
+    payload = message.payload
+    if isinstance(payload, str):
+        payload = payload.encode()
+    elif payload is None:
+        payload = b""
+    elif not isinstance(payload, bytes | bytearray):
+        payload = str(payload).encode()
+    return Delivery(message.topic.value, bytes(payload), message.mid, message.qos, message.retain)

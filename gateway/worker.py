@@ -1,0 +1,195 @@
+"""The gateway worker: subscribe, batch, validate, write, acknowledge.
+
+A worker keeps no state that matters: the broker holds unacknowledged messages
+(persistent session, QoS 1) and PostgreSQL holds everything else, so several
+workers can share one MQTT v5 shared subscription and any of them can die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiomqtt
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from gateway import store as dead_letter_store
+from gateway.ingest import Triage, triage
+from gateway.mqtt import BrokerAddress, Delivery, acknowledge, delivery, persistent_client
+from gateway.payloads import Limits
+from gateway.registry import DeviceRegistry
+from gateway.stats import IngestStats
+from gateway.topics import TopicScheme
+from telemetry import store as telemetry_store
+from telemetry.readings import Sample
+
+log = logging.getLogger(__name__)
+
+SampleProcessor = Callable[[list[Sample]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    broker: BrokerAddress
+    client_id: str = "fleetcare-gateway"
+    topic_root: str = "fleet"
+    shared_group: str | None = None  # MQTT v5 shared subscription: workers in one group split the load
+    mqtt5: bool = True
+    batch_max: int = 2000
+    batch_wait_s: float = 0.05
+    stale_check_s: float = 5.0
+    missed_intervals: float = 5.0
+    limits: Limits = field(default_factory=Limits)
+
+
+class Gateway:
+    """One worker. ``processors`` see the samples of each committed batch (e.g. the detector)."""
+
+    def __init__(
+        self, config: GatewayConfig, pool: AsyncConnectionPool, *, processors: Sequence[SampleProcessor] = ()
+    ) -> None:
+        self.config = config
+        self.stats = IngestStats()
+        self._pool = pool
+        self._processors = list(processors)
+        self._scheme = TopicScheme(config.topic_root)
+        self._registry = DeviceRegistry(self._load_sites)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, reconnecting with backoff when the broker goes away."""
+        stale = asyncio.create_task(self._watch_staleness(stop))
+        backoff = 0.5
+        try:
+            while not stop.is_set():
+                try:
+                    await self._session(stop)
+                    backoff = 0.5
+                except aiomqtt.MqttError as exc:
+                    self.stats.connected = False
+                    self.stats.reconnects += 1
+                    log.warning("broker %s unavailable (%s); retrying in %.1fs", self.config.broker, exc, backoff)
+                    try:
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    except TimeoutError:
+                        pass
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            stale.cancel()
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        cfg = self.config
+        async with persistent_client(cfg.broker, client_id=cfg.client_id, mqtt5=cfg.mqtt5) as client:
+            await client.subscribe(self._scheme.subscription(cfg.shared_group), qos=1)
+            self.stats.connected = True
+            log.info("gateway %s subscribed to %s on %s", cfg.client_id, self._scheme.subscription(cfg.shared_group),
+                     cfg.broker)
+            messages = client.messages
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                while True:
+                    first = asyncio.ensure_future(anext(messages))
+                    done, _ = await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if first not in done:
+                        first.cancel()
+                        return
+                    batch = [delivery(first.result())]
+                    await self._fill(messages, batch)
+                    if not await self._handle_until_stored(batch, stop):
+                        return  # stopping: unacknowledged, so the broker delivers the batch again
+                    acknowledge(client, batch)
+            finally:
+                stopping.cancel()
+
+    async def _handle_until_stored(self, batch: list[Delivery], stop: asyncio.Event) -> bool:
+        """Retry while PostgreSQL is unreachable; the batch stays unacknowledged meanwhile."""
+        backoff = 0.5
+        while True:
+            try:
+                await self.handle(batch)
+                return True
+            except psycopg.OperationalError as exc:
+                log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, len(batch), backoff)
+                try:
+                    await asyncio.wait_for(stop.wait(), backoff)
+                    return False
+                except TimeoutError:
+                    backoff = min(backoff * 2, 10.0)
+
+    async def _fill(self, messages: aiomqtt.client.MessagesIterator, batch: list[Delivery]) -> None:
+        """Gather what is already queued, waiting at most ``batch_wait_s`` for more."""
+        deadline = time.monotonic() + self.config.batch_wait_s
+        while len(batch) < self.config.batch_max:
+            queued = len(messages)
+            if queued:
+                # Only take what is queued: anext() then returns at once and is never cancelled
+                # half-way (a cancelled anext() could swallow a message).
+                for _ in range(min(queued, self.config.batch_max - len(batch))):
+                    batch.append(delivery(await anext(messages)))
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, 0.005))
+
+    async def handle(self, batch: Sequence[Delivery]) -> Triage:
+        """Validate and store one batch in one transaction, then pass its samples on."""
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        await self._registry.prepare({_asset_of(d.topic) for d in batch})
+        result = triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=now, limits=self.config.limits)
+        async with self._pool.connection() as conn, conn.transaction():
+            rows = await telemetry_store.write_samples(conn, result.samples) if result.samples else 0
+            await dead_letter_store.add_dead_letters(conn, result.dead_letters)
+            await telemetry_store.record_seen(conn, result.seen())
+            for change in result.statuses:
+                await telemetry_store.set_connection(
+                    conn, asset_id=change.asset_id, connection=change.connection, at=change.at
+                )
+        stats = self.stats
+        stats.messages += len(batch)
+        stats.samples += len(result.samples)
+        stats.rows_written += rows
+        stats.dead_letters += len(result.dead_letters)
+        stats.batches += 1
+        stats.last_batch_ms = (time.perf_counter() - started) * 1000
+        for letter in result.dead_letters:
+            log.info("dead letter on %s: %s", letter.topic, letter.reason)
+        if result.samples:
+            for process in self._processors:
+                try:
+                    await process(result.samples)
+                except Exception:
+                    # the readings are stored; a failing consumer must not stop ingest
+                    log.exception("sample processor %r failed", process)
+        return result
+
+    async def _load_sites(self) -> dict[str, str]:
+        async with self._pool.connection() as conn:
+            return {d.asset_id: d.site_id for d in await telemetry_store.get_devices(conn) if d.provisioned}
+
+    async def _watch_staleness(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.config.stale_check_s)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self._pool.connection() as conn:
+                    stale = await telemetry_store.mark_stale(
+                        conn, now=datetime.now(UTC), missed_intervals=self.config.missed_intervals
+                    )
+                if stale:
+                    log.info("devices gone silent: %s", ", ".join(stale))
+            except Exception:
+                log.exception("staleness check failed")
+
+
+def _asset_of(topic: str) -> str:
+    parts = topic.rsplit("/", 2)
+    return parts[-2] if len(parts) == 3 else ""

@@ -1,0 +1,1 @@
+"""Running fleetcare: embedded servers, the processes' main loops and the console."""

@@ -1,0 +1,43 @@
+"""fleetcare's settings, read from ``FLEETCARE_*`` environment variables once, at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("fleetcare")
+
+
+class Settings(BaseSettings):
+    """Unset ``database_url`` / ``mqtt_url`` mean: start the embedded PostgreSQL / amqtt broker."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEETCARE_", extra="ignore")
+
+    database_url: str | None = None
+    mqtt_url: str | None = None
+    mqtt5: bool | None = Field(default=None, description="MQTT v5 to the broker; default: yes for an external broker")
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    topic_root: str = "fleet"
+    gateway_client_id: str = "fleetcare-gateway"
+    gateway_shared_group: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("FLEETCARE_DATABASE_URL must be a postgresql://user@host:port/dbname URL")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mqtt://", "tcp://")):
+            raise ValueError("FLEETCARE_MQTT_URL must be an mqtt://host:port URL")
+        return value
