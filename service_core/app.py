@@ -1,0 +1,70 @@
+"""The HTTP application: API, OpenAPI docs at /docs, the fleet-health page at /."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.templating import Jinja2Templates
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+from service_core.customers.views import router as customers_router
+from service_core.db import create_pool
+from service_core.deps import ConnDep
+from service_core.dispatch.views import router as dispatch_router
+from service_core.engineers.views import router as engineers_router
+from service_core.errors import install_handlers
+from service_core.fleet.views import router as fleet_router
+from service_core.workorders.views import router as workorders_router
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) -> FastAPI:
+    """The service; it opens and closes its own pool unless one is given (then the caller owns it)."""
+    own_pool = pool is None
+    pool = pool if pool is not None else create_pool(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if own_pool:
+            await pool.open(wait=True)
+        try:
+            yield
+        finally:
+            if own_pool:
+                await pool.close()
+
+    app = FastAPI(
+        title="fleetcare service",
+        summary="Assets, engineers, preventive and corrective work orders, dispatch and fleet health.",
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    templates = Jinja2Templates(directory=TEMPLATES)
+    templates.env.filters["utc"] = _utc
+    app.state.templates = templates
+    install_handlers(app)
+
+    @app.get("/health", response_model=Health, tags=["health"])
+    async def health(conn: ConnDep):
+        """The service is up and reaches its database."""
+        await conn.execute("select 1")
+        return Health(status="ok", database="ok")
+
+    for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router):
+        app.include_router(router)
+    return app

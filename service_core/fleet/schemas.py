@@ -1,0 +1,35 @@
+"""API shape of the fleet-health view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OpenPreventiveOrderRead(_Schema):
+    id: int
+    failure_mode: str
+    priority: str
+    status: str
+    engineer_id: int | None
+    engineer_name: str | None
+    due_at: datetime | None
+
+
+class FleetAssetRead(_Schema):
+    asset_id: str
+    model: str
+    site_code: str
+    site_name: str
+    region: str
+    customer_name: str
+    connection: str
+    last_seen: datetime | None
+    health_score: float | None
+    scored_at: datetime | None
+    open_orders: list[OpenPreventiveOrderRead]

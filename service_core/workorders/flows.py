@@ -1,0 +1,189 @@
+"""Work that crosses areas: alert -> preventive order -> dispatch -> assignment -> notification.
+
+Everything runs in the caller's transaction, so it all happens or none of it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from maintenance.events import Alert, TimeToFailure
+from service_core.customers import service as customers_service
+from service_core.dispatch import scoring
+from service_core.dispatch import service as dispatch_service
+from service_core.errors import Unprocessable
+from service_core.notifications import service as notifications_service
+from service_core.workorders import service
+from service_core.workorders.models import WorkOrder
+
+DISPATCH_ACTOR = "dispatch"
+NO_ESTIMATE_DUE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOpened:
+    """A preventive order the alert opened, and who it went to (None when nobody could take it now)."""
+
+    work_order_id: int
+    asset_id: str
+    failure_mode: str
+    priority: str
+    due_at: datetime
+    engineer_id: int | None
+    dispatch: scoring.Ranked | None
+    notification_id: int | None
+
+
+def priority_for(time_to_failure: TimeToFailure | None) -> str:
+    """Urgent under a day to the probable failure, high under three days, else normal."""
+    if time_to_failure is None:
+        return "normal"
+    if time_to_failure.hours < 24:
+        return "urgent"
+    if time_to_failure.hours < 72:
+        return "high"
+    return "normal"
+
+
+def due_at_for(alert: Alert) -> datetime:
+    """Before the early end of the failure estimate; a week out when there is no estimate."""
+    if alert.time_to_failure is None:
+        return alert.raised_at + NO_ESTIMATE_DUE
+    return alert.raised_at + timedelta(hours=max(0.0, alert.time_to_failure.low))
+
+
+def evidence_of(alert: Alert) -> dict:
+    """What the detector saw, kept on the order: score, signals, time to failure and the readings window."""
+    return {
+        "failure_mode": alert.failure_mode,
+        "raised_at": alert.raised_at,
+        "score": alert.score,
+        "signals": [asdict(s) for s in alert.signals],
+        "time_to_failure": asdict(alert.time_to_failure) if alert.time_to_failure else None,
+        "window": list(alert.window),
+    }
+
+
+async def notify_assignment(conn: AsyncConnection, *, order: WorkOrder) -> int:
+    """Queue the message that tells the order's engineer about it; returns the notification id."""
+    assert order.engineer_id is not None
+    asset = await customers_service.get_asset(conn, asset_id=order.asset_id)
+    site = await customers_service.get_site(conn, site_id=asset.site_id)
+    evidence = order.evidence or {}
+    payload = {
+        "work_order_id": order.id,
+        "engineer_id": order.engineer_id,
+        "type": order.type,
+        "status": order.status,
+        "priority": order.priority,
+        "title": order.title,
+        "asset_id": order.asset_id,
+        "asset_model": asset.model,
+        "site": {"code": site.code, "name": site.name, "lat": site.lat, "lon": site.lon},
+        "failure_mode": order.failure_mode,
+        "due_at": order.due_at,
+        "time_to_failure": evidence.get("time_to_failure"),
+        "evidence": {
+            "score": evidence.get("score"),
+            "raised_at": evidence.get("raised_at"),
+            "signals": evidence.get("signals", []),
+            "window_samples": len(evidence.get("window", [])),
+        }
+        if evidence
+        else None,
+    }
+    return await notifications_service.enqueue(
+        conn, topic=notifications_service.engineer_topic(order.engineer_id), payload=payload
+    )
+
+
+async def assign_order(
+    conn: AsyncConnection, *, work_order_id: int, engineer_id: int, actor: str, note: str | None = None
+) -> WorkOrder:
+    """Assign (or reassign) an order by hand and notify the engineer."""
+    order = await service.assign(conn, work_order_id=work_order_id, engineer_id=engineer_id, actor=actor, note=note)
+    await notify_assignment(conn, order=order)
+    return order
+
+
+async def open_preventive_order(
+    conn: AsyncConnection,
+    *,
+    alert: Alert,
+    alert_id: int | None,
+    actor: str = "detector",
+    now: datetime | None = None,
+) -> OrderOpened | None:
+    """Open the preventive order the alert calls for, dispatch it and queue the engineer's notification.
+
+    Returns None when an order for this asset and failure mode is already open: the database's partial
+    unique index decides, so concurrent alerts in other transactions or processes still open one order.
+    An asset the service does not know (NotFound) or an unknown failure mode (Unprocessable) is refused
+    before anything is written, so the caller's transaction stays usable.
+    """
+    if alert.failure_mode not in scoring.FAILURE_MODE_SKILL:
+        raise Unprocessable(f"unknown failure mode {alert.failure_mode!r} in the alert for {alert.asset_id!r}")
+    await customers_service.get_asset(conn, asset_id=alert.asset_id)
+    priority = priority_for(alert.time_to_failure)
+    order = await service.insert(
+        conn,
+        asset_id=alert.asset_id,
+        type="preventive",
+        failure_mode=alert.failure_mode,
+        priority=priority,
+        title=f"Preventive: {alert.failure_mode.replace('_', ' ')} on {alert.asset_id}",
+        description=_describe(alert),
+        alert_id=alert_id,
+        evidence=Jsonb(evidence_of(alert), dumps=notifications_service.json_dumps),
+        due_at=due_at_for(alert),
+        actor=actor,
+    )
+    if order is None:
+        return None
+    ranked = await dispatch_service.rank_for_asset(
+        conn, asset_id=alert.asset_id, failure_mode=alert.failure_mode, at=now or datetime.now(UTC)
+    )
+    best = ranked[0] if ranked else None
+    notification_id = None
+    if best is not None:
+        order = await service.assign(
+            conn,
+            work_order_id=order.id,
+            engineer_id=best.engineer_id,
+            actor=DISPATCH_ACTOR,
+            note=best.explain(),
+            details={
+                "total": best.total,
+                "breakdown": asdict(best.breakdown),
+                "distance_km": round(best.distance_km, 3),
+                "open_orders": best.open_orders,
+                "candidates": len(ranked),
+            },
+        )
+        notification_id = await notify_assignment(conn, order=order)
+    return OrderOpened(
+        work_order_id=order.id,
+        asset_id=order.asset_id,
+        failure_mode=alert.failure_mode,
+        priority=order.priority,
+        due_at=order.due_at,
+        engineer_id=order.engineer_id,
+        dispatch=best,
+        notification_id=notification_id,
+    )
+
+
+def _describe(alert: Alert) -> str:
+    mode = alert.failure_mode.replace("_", " ")
+    lines = [f"Probable {mode} (score {alert.score:.3f}) raised {alert.raised_at.isoformat()}."]
+    ttf = alert.time_to_failure
+    if ttf is not None:
+        lines.append(f"Time to failure about {ttf.hours:.1f} h ({ttf.low:.1f}-{ttf.high:.1f} h) from {ttf.metric}.")
+    for s in alert.signals:
+        limit = f", limit {s.limit:g}" if s.limit is not None else ""
+        lines.append(f"{s.metric}: {s.value:g} vs baseline {s.baseline:g} ({s.deviation:+.1f} sd{limit}).")
+    return "\n".join(lines)

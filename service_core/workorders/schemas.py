@@ -1,0 +1,92 @@
+"""API shapes of work orders, their events and the requests that move them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service_core.workorders.states import Status
+
+WorkOrderType = Literal["preventive", "corrective", "inspection"]
+Priority = Literal["low", "normal", "high", "urgent"]
+FailureMode = Literal["bearing_wear", "cavitation", "overheating", "seal_leak", "imbalance", "blockage", "unknown"]
+Actor = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), Field(description="Who does this")
+]
+Note = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class _Schema(BaseModel):
+    """Requests: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Read(BaseModel):
+    """Responses: built from rows, which may hold more than the API shows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class WorkOrderCreate(_Schema):
+    asset_id: str
+    type: WorkOrderType
+    failure_mode: FailureMode | None = None
+    priority: Priority = "normal"
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Note | None = None
+    due_at: datetime | None = None
+    actor: Actor
+
+    @model_validator(mode="after")
+    def _preventive_names_failure_mode(self) -> Self:
+        if self.type == "preventive" and self.failure_mode is None:
+            raise ValueError("a preventive work order needs a failure_mode")
+        return self
+
+
+class WorkOrderRead(_Read):
+    id: int
+    asset_id: str
+    type: WorkOrderType
+    status: Status
+    priority: Priority
+    failure_mode: FailureMode | None
+    title: str
+    description: str | None
+    engineer_id: int | None
+    alert_id: int | None
+    evidence: dict[str, Any] | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkOrderEventRead(_Read):
+    id: int
+    at: datetime
+    actor: str
+    kind: Literal["created", "transition", "assigned"]
+    from_status: Status | None
+    to_status: Status
+    engineer_id: int | None
+    note: str | None
+    details: dict[str, Any] | None
+
+
+class WorkOrderDetail(WorkOrderRead):
+    events: list[WorkOrderEventRead]
+
+
+class TransitionRequest(_Schema):
+    to: Status
+    actor: Actor
+    note: Note | None = None
+
+
+class AssignRequest(_Schema):
+    engineer_id: int
+    actor: Actor
+    note: Note | None = None

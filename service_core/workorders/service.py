@@ -1,0 +1,254 @@
+"""Work orders and their event log. Callers own the transaction; every change records an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from service_core.customers import service as customers_service
+from service_core.engineers import service as engineers_service
+from service_core.errors import Conflict, NotFound
+from service_core.workorders import states
+from service_core.workorders.models import WorkOrder, WorkOrderEvent
+from service_core.workorders.schemas import WorkOrderCreate
+from service_core.workorders.states import Status
+
+_INSERT = """
+insert into service.work_orders
+       (asset_id, type, failure_mode, priority, title, description, alert_id, evidence, due_at)
+values (%(asset_id)s, %(type)s, %(failure_mode)s, %(priority)s, %(title)s, %(description)s,
+        %(alert_id)s, %(evidence)s, %(due_at)s)
+on conflict (asset_id, failure_mode)
+   where type = 'preventive' and status not in ('completed', 'closed', 'cancelled')
+   do nothing
+returning *
+"""
+
+
+async def get(conn: AsyncConnection, *, work_order_id: int, for_update: bool = False) -> WorkOrder:
+    """The work order, or NotFound; ``for_update`` locks it until the caller's transaction ends."""
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        if for_update:
+            await cur.execute("select * from service.work_orders where id = %(id)s for update", {"id": work_order_id})
+        else:
+            await cur.execute("select * from service.work_orders where id = %(id)s", {"id": work_order_id})
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"work order {work_order_id} not found")
+    return row
+
+
+async def get_all(
+    conn: AsyncConnection,
+    *,
+    status: Status | None = None,
+    asset_id: str | None = None,
+    engineer_id: int | None = None,
+    type: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[WorkOrder]:
+    """Work orders matching every filter given, newest first."""
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        await cur.execute(
+            """
+            select * from service.work_orders
+             where (%(status)s::text is null or status = %(status)s)
+               and (%(asset_id)s::text is null or asset_id = %(asset_id)s)
+               and (%(engineer_id)s::bigint is null or engineer_id = %(engineer_id)s)
+               and (%(type)s::text is null or type = %(type)s)
+             order by id desc
+             limit %(limit)s offset %(offset)s
+            """,
+            {
+                "status": status,
+                "asset_id": asset_id,
+                "engineer_id": engineer_id,
+                "type": type,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        return await cur.fetchall()
+
+
+async def get_events(conn: AsyncConnection, *, work_order_id: int) -> list[WorkOrderEvent]:
+    """The order's history, oldest first."""
+    async with conn.cursor(row_factory=class_row(WorkOrderEvent)) as cur:
+        await cur.execute(
+            "select * from service.work_order_events where work_order_id = %(id)s order by id", {"id": work_order_id}
+        )
+        return await cur.fetchall()
+
+
+async def get_open_preventive(conn: AsyncConnection, *, asset_id: str, failure_mode: str) -> WorkOrder | None:
+    """The open preventive order for this asset and failure mode, if there is one."""
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        await cur.execute(
+            """
+            select * from service.work_orders
+             where asset_id = %(asset_id)s and failure_mode = %(failure_mode)s and type = 'preventive'
+               and status not in ('completed', 'closed', 'cancelled')
+            """,
+            {"asset_id": asset_id, "failure_mode": failure_mode},
+        )
+        return await cur.fetchone()
+
+
+async def record_event(
+    conn: AsyncConnection,
+    *,
+    work_order_id: int,
+    actor: str,
+    kind: str,
+    from_status: str | None,
+    to_status: str,
+    engineer_id: int | None = None,
+    note: str | None = None,
+    details: dict | None = None,
+) -> None:
+    """Append to the order's history."""
+    await conn.execute(
+        """
+        insert into service.work_order_events
+               (work_order_id, actor, kind, from_status, to_status, engineer_id, note, details)
+        values (%(id)s, %(actor)s, %(kind)s, %(from)s, %(to)s, %(engineer_id)s, %(note)s, %(details)s)
+        """,
+        {
+            "id": work_order_id,
+            "actor": actor,
+            "kind": kind,
+            "from": from_status,
+            "to": to_status,
+            "engineer_id": engineer_id,
+            "note": note,
+            "details": Jsonb(details) if details is not None else None,
+        },
+    )
+
+
+async def insert(
+    conn: AsyncConnection,
+    *,
+    asset_id: str,
+    type: str,
+    title: str,
+    actor: str,
+    failure_mode: str | None = None,
+    priority: str = "normal",
+    description: str | None = None,
+    alert_id: int | None = None,
+    evidence: Jsonb | None = None,
+    due_at: datetime | None = None,
+) -> WorkOrder | None:
+    """A new order with its ``created`` event; None when the asset already has this preventive order open."""
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        await cur.execute(
+            _INSERT,
+            {
+                "asset_id": asset_id,
+                "type": type,
+                "failure_mode": failure_mode,
+                "priority": priority,
+                "title": title,
+                "description": description,
+                "alert_id": alert_id,
+                "evidence": evidence,
+                "due_at": due_at,
+            },
+        )
+        order = await cur.fetchone()
+    if order is not None:
+        await record_event(
+            conn, work_order_id=order.id, actor=actor, kind="created", from_status=None, to_status=order.status
+        )
+    return order
+
+
+async def create(conn: AsyncConnection, *, work_order_in: WorkOrderCreate) -> WorkOrder:
+    """A manual order; a second open preventive order for the same asset and failure mode is a Conflict."""
+    await customers_service.get_asset(conn, asset_id=work_order_in.asset_id)
+    order = await insert(conn, **work_order_in.model_dump())
+    if order is None:
+        existing = await get_open_preventive(
+            conn, asset_id=work_order_in.asset_id, failure_mode=work_order_in.failure_mode
+        )
+        which = f" (work order {existing.id})" if existing else ""
+        raise Conflict(
+            f"asset {work_order_in.asset_id!r} already has an open preventive work order"
+            f" for {work_order_in.failure_mode}{which}"
+        )
+    return order
+
+
+async def transition(
+    conn: AsyncConnection, *, work_order_id: int, target: Status | str, actor: str, note: str | None = None
+) -> WorkOrder:
+    """Move the order along the state machine, or InvalidTransition."""
+    order = await get(conn, work_order_id=work_order_id, for_update=True)
+    target = states.transition(order.status, target)
+    if target in states.NEEDS_ENGINEER and order.engineer_id is None:
+        raise Conflict(f"work order {work_order_id} has no engineer; assign one before moving it to {target.value!r}")
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        await cur.execute(
+            "update service.work_orders set status = %(to)s where id = %(id)s returning *",
+            {"to": target, "id": work_order_id},
+        )
+        updated = await cur.fetchone()
+    await record_event(
+        conn,
+        work_order_id=work_order_id,
+        actor=actor,
+        kind="transition",
+        from_status=order.status,
+        to_status=target,
+        engineer_id=order.engineer_id,
+        note=note,
+    )
+    return updated
+
+
+async def assign(
+    conn: AsyncConnection,
+    *,
+    work_order_id: int,
+    engineer_id: int,
+    actor: str,
+    note: str | None = None,
+    details: dict | None = None,
+) -> WorkOrder:
+    """Give the order to an active engineer (a new, held or assigned order); the order becomes ``assigned``."""
+    order = await get(conn, work_order_id=work_order_id, for_update=True)
+    engineer = await engineers_service.get(conn, engineer_id=engineer_id)
+    if not engineer.active:
+        raise Conflict(f"engineer {engineer_id} is inactive")
+    if order.status == Status.ASSIGNED:
+        if order.engineer_id == engineer_id:
+            raise Conflict(f"work order {work_order_id} is already assigned to engineer {engineer_id}")
+    else:
+        states.transition(order.status, Status.ASSIGNED)
+    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+        await cur.execute(
+            """
+            update service.work_orders set status = 'assigned', engineer_id = %(engineer_id)s
+             where id = %(id)s
+            returning *
+            """,
+            {"engineer_id": engineer_id, "id": work_order_id},
+        )
+        updated = await cur.fetchone()
+    await record_event(
+        conn,
+        work_order_id=work_order_id,
+        actor=actor,
+        kind="assigned",
+        from_status=order.status,
+        to_status=Status.ASSIGNED,
+        engineer_id=engineer_id,
+        note=note,
+        details=details,
+    )
+    return updated

@@ -1,0 +1,87 @@
+"""Routes for work orders, including an engineer's own list."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from psycopg import AsyncConnection
+
+from service_core.deps import ConnDep
+from service_core.engineers import service as engineers_service
+from service_core.workorders import flows, service
+from service_core.workorders.schemas import (
+    AssignRequest,
+    TransitionRequest,
+    WorkOrderCreate,
+    WorkOrderDetail,
+    WorkOrderRead,
+    WorkOrderType,
+)
+from service_core.workorders.states import Status
+
+router = APIRouter(tags=["work orders"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+async def _detail(conn: AsyncConnection, work_order_id: int) -> WorkOrderDetail:
+    order = await service.get(conn, work_order_id=work_order_id)
+    events = await service.get_events(conn, work_order_id=work_order_id)
+    return WorkOrderDetail(**asdict(order), events=[asdict(e) for e in events])
+
+
+@router.post("/work-orders", response_model=WorkOrderRead, status_code=status.HTTP_201_CREATED)
+async def create_work_order(conn: ConnDep, work_order_in: WorkOrderCreate):
+    """Open a work order by hand."""
+    return await service.create(conn, work_order_in=work_order_in)
+
+
+@router.get("/work-orders", response_model=list[WorkOrderRead])
+async def list_work_orders(
+    conn: ConnDep,
+    status: Status | None = None,
+    asset_id: str | None = None,
+    engineer_id: int | None = None,
+    type: WorkOrderType | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+):
+    return await service.get_all(
+        conn, status=status, asset_id=asset_id, engineer_id=engineer_id, type=type, limit=limit, offset=offset
+    )
+
+
+@router.get("/work-orders/{work_order_id}", response_model=WorkOrderDetail)
+async def get_work_order(conn: ConnDep, work_order_id: int):
+    """The order with its full history."""
+    return await _detail(conn, work_order_id)
+
+
+@router.post("/work-orders/{work_order_id}/transitions", response_model=WorkOrderDetail)
+async def transition_work_order(conn: ConnDep, work_order_id: int, request: TransitionRequest):
+    """Move the order along its state machine; an illegal move is a 409 naming the allowed ones."""
+    await service.transition(
+        conn, work_order_id=work_order_id, target=request.to, actor=request.actor, note=request.note
+    )
+    return await _detail(conn, work_order_id)
+
+
+@router.post("/work-orders/{work_order_id}/assign", response_model=WorkOrderDetail)
+async def assign_work_order(conn: ConnDep, work_order_id: int, request: AssignRequest):
+    """Give the order to an engineer, who is notified."""
+    await flows.assign_order(
+        conn, work_order_id=work_order_id, engineer_id=request.engineer_id, actor=request.actor, note=request.note
+    )
+    return await _detail(conn, work_order_id)
+
+
+@router.get("/engineers/{engineer_id}/work-orders", response_model=list[WorkOrderRead])
+async def list_engineer_work_orders(
+    conn: ConnDep, engineer_id: int, status: Status | None = None, limit: Limit = 100, offset: Offset = 0
+):
+    """The orders given to this engineer, newest first."""
+    await engineers_service.get(conn, engineer_id=engineer_id)
+    return await service.get_all(conn, engineer_id=engineer_id, status=status, limit=limit, offset=offset)

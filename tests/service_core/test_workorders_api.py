@@ -1,0 +1,205 @@
+"""Work orders through the API: creation, the state machine (409 on illegal moves), events, filters."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service_core.workorders.states import TRANSITIONS, Status
+from tests.service_core.builders import SITE
+
+
+async def _fleet(client: httpx.AsyncClient) -> tuple[str, int]:
+    """An asset and an active engineer, made through the API."""
+    customer = (await client.post("/customers", json={"name": "Harbour Water"})).json()
+    site = (
+        await client.post(
+            "/sites",
+            json={"customer_id": customer["id"], "code": "rtm-01", "name": "Pier 7", "region": "NL-ZH",
+                  "lat": SITE[0], "lon": SITE[1]},
+        )
+    ).json()
+    asset = await client.post(
+        "/assets", json={"id": "pump-001", "site_id": site["id"], "model": "CP-200", "serial": "A1"}
+    )
+    assert asset.status_code == 201, asset.text
+    engineer = await client.post(
+        "/engineers",
+        json={"name": "Eva", "skills": [{"skill": "mechanical", "level": 3}], "home_lat": SITE[0], "home_lon": SITE[1]},
+    )
+    assert engineer.status_code == 201, engineer.text
+    return "pump-001", engineer.json()["id"]
+
+
+async def _order(client: httpx.AsyncClient, asset_id: str, **extra) -> dict:
+    body = {"asset_id": asset_id, "type": "corrective", "title": "Leaking flange", "actor": "desk:anna"} | extra
+    response = await client.post("/work-orders", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.mark.asyncio
+async def test_full_life_of_an_order(client: httpx.AsyncClient) -> None:
+    asset_id, engineer_id = await _fleet(client)
+    order = await _order(client, asset_id)
+    assert order["status"] == "new" and order["engineer_id"] is None
+
+    url = f"/work-orders/{order['id']}"
+    assigned = await client.post(f"{url}/assign", json={"engineer_id": engineer_id, "actor": "desk:anna"})
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["status"] == "assigned" and assigned.json()["engineer_id"] == engineer_id
+
+    for target in ["accepted", "en_route", "on_site", "in_progress", "completed", "closed"]:
+        moved = await client.post(f"{url}/transitions", json={"to": target, "actor": "eva", "note": target})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == target
+
+    detail = (await client.get(f"/work-orders/{order['id']}")).json()
+    events = detail["events"]
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        (None, "new"), ("new", "assigned"), ("assigned", "accepted"), ("accepted", "en_route"),
+        ("en_route", "on_site"), ("on_site", "in_progress"), ("in_progress", "completed"), ("completed", "closed"),
+    ]
+    assert [e["actor"] for e in events] == ["desk:anna", "desk:anna"] + ["eva"] * 6
+    assert [e["kind"] for e in events[:3]] == ["created", "assigned", "transition"]
+    assert all(e["at"] for e in events)
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+    mine = (await client.get(f"/engineers/{engineer_id}/work-orders")).json()
+    assert [o["id"] for o in mine] == [order["id"]]
+
+
+@pytest.mark.asyncio
+async def test_illegal_transition_is_409_with_a_clear_message(client: httpx.AsyncClient) -> None:
+    asset_id, _ = await _fleet(client)
+    order = await _order(client, asset_id)
+    response = await client.post(f"/work-orders/{order['id']}/transitions", json={"to": "closed", "actor": "eva"})
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "cannot move a work order from 'new' to 'closed'; allowed from 'new': assigned, cancelled, on_hold"
+    )
+    # a legal move that needs an engineer the order does not have
+    response = await client.post(f"/work-orders/{order['id']}/transitions", json={"to": "assigned", "actor": "eva"})
+    assert response.status_code == 409 and "no engineer" in response.json()["detail"]
+    detail = (await client.get(f"/work-orders/{order['id']}")).json()
+    assert detail["status"] == "new" and len(detail["events"]) == 1
+
+
+@pytest.mark.asyncio
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(targets=st.lists(st.sampled_from(Status), max_size=12))
+async def test_random_sequences_through_the_api(client: httpx.AsyncClient, targets: list[Status]) -> None:
+    """Whatever is asked, the API moves exactly as the table says and records each move."""
+    engineers = (await client.get("/engineers")).json()
+    if not engineers:
+        asset_id, engineer_id = await _fleet(client)
+    else:
+        asset_id, engineer_id = "pump-001", engineers[0]["id"]
+    order = await _order(client, asset_id)
+    await client.post(f"/work-orders/{order['id']}/assign", json={"engineer_id": engineer_id, "actor": "dispatch"})
+    current, moves = Status.ASSIGNED, []
+    for i, target in enumerate(targets):
+        response = await client.post(
+            f"/work-orders/{order['id']}/transitions", json={"to": target.value, "actor": f"actor-{i}"}
+        )
+        if target in TRANSITIONS[current]:
+            assert response.status_code == 200, response.text
+            moves.append((current.value, target.value, f"actor-{i}"))
+            current = target
+        else:
+            assert response.status_code == 409
+            assert f"from {current.value!r} to {target.value!r}" in response.json()["detail"]
+    detail = (await client.get(f"/work-orders/{order['id']}")).json()
+    assert detail["status"] == current.value
+    recorded = [(e["from_status"], e["to_status"], e["actor"]) for e in detail["events"] if e["kind"] == "transition"]
+    assert recorded == moves
+
+
+@pytest.mark.asyncio
+async def test_reassign_and_on_hold(client: httpx.AsyncClient) -> None:
+    asset_id, first = await _fleet(client)
+    second = (
+        await client.post("/engineers", json={"name": "Bo", "skills": [], "home_lat": 52.0, "home_lon": 4.0})
+    ).json()["id"]
+    order = await _order(client, asset_id)
+    url = f"/work-orders/{order['id']}"
+    assert (await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})).status_code == 200
+    again = await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})
+    assert again.status_code == 409 and "already assigned" in again.json()["detail"]
+    moved = await client.post(f"{url}/assign", json={"engineer_id": second, "actor": "desk"})
+    assert moved.json()["engineer_id"] == second
+    await client.post(f"{url}/transitions", json={"to": "accepted", "actor": "bo"})
+    late = await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})
+    assert late.status_code == 409 and "'accepted' to 'assigned'" in late.json()["detail"]
+    await client.post(f"{url}/transitions", json={"to": "on_hold", "actor": "bo", "note": "waiting for a seal kit"})
+    back = await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})
+    assert back.status_code == 200 and back.json()["engineer_id"] == first
+    kinds = [(e["kind"], e["to_status"], e["engineer_id"]) for e in back.json()["events"]]
+    assert kinds == [
+        ("created", "new", None), ("assigned", "assigned", first), ("assigned", "assigned", second),
+        ("transition", "accepted", second), ("transition", "on_hold", second), ("assigned", "assigned", first),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_filters(client: httpx.AsyncClient) -> None:
+    asset_id, engineer_id = await _fleet(client)
+    a = await _order(client, asset_id)
+    b = await _order(client, asset_id, type="inspection", title="Yearly check")
+    c = await _order(client, asset_id, type="preventive", failure_mode="seal_leak", title="Seal")
+    await client.post(f"/work-orders/{b['id']}/assign", json={"engineer_id": engineer_id, "actor": "desk"})
+
+    async def ids(**params) -> list[int]:
+        response = await client.get("/work-orders", params=params)
+        assert response.status_code == 200, response.text
+        return [o["id"] for o in response.json()]
+
+    assert await ids() == [c["id"], b["id"], a["id"]]
+    assert await ids(status="assigned") == [b["id"]]
+    assert await ids(type="preventive") == [c["id"]]
+    assert await ids(engineer_id=engineer_id) == [b["id"]]
+    assert await ids(asset_id="nope") == []
+    assert await ids(asset_id=asset_id, status="new") == [c["id"], a["id"]]
+
+
+@pytest.mark.asyncio
+async def test_4xx(client: httpx.AsyncClient, conn: psycopg.Connection) -> None:
+    asset_id, engineer_id = await _fleet(client)
+    order = await _order(client, asset_id)
+    url = f"/work-orders/{order['id']}"
+
+    assert (await client.get("/work-orders/999")).status_code == 404
+    assert (await client.post("/work-orders/999/transitions", json={"to": "accepted", "actor": "x"})).status_code == 404
+    assert (await client.get("/engineers/999/work-orders")).status_code == 404
+    missing = await client.post(f"{url}/assign", json={"engineer_id": 999, "actor": "x"})
+    assert missing.status_code == 404 and missing.json()["detail"] == "engineer 999 not found"
+    unknown_asset = await client.post(
+        "/work-orders", json={"asset_id": "ghost", "type": "corrective", "title": "t", "actor": "x"}
+    )
+    assert unknown_asset.status_code == 404 and "ghost" in unknown_asset.json()["detail"]
+
+    assert (await client.post(f"{url}/transitions", json={"to": "teleported", "actor": "x"})).status_code == 422
+    assert (await client.post(f"{url}/transitions", json={"to": "cancelled"})).status_code == 422
+    assert (await client.post(f"{url}/transitions", json={"to": "cancelled", "actor": " "})).status_code == 422
+    no_mode = await client.post(
+        "/work-orders", json={"asset_id": asset_id, "type": "preventive", "title": "t", "actor": "x"}
+    )
+    assert no_mode.status_code == 422 and "failure_mode" in no_mode.text
+    assert (await client.get("/work-orders", params={"status": "sleeping"})).status_code == 422
+
+    conn.execute("update service.engineers set active = false where id = %s", (engineer_id,))
+    inactive = await client.post(f"{url}/assign", json={"engineer_id": engineer_id, "actor": "x"})
+    assert inactive.status_code == 409 and "inactive" in inactive.json()["detail"]
+
+    body = {"asset_id": asset_id, "type": "preventive", "failure_mode": "cavitation", "title": "t", "actor": "x"}
+    first = await client.post("/work-orders", json=body)
+    duplicate = await client.post("/work-orders", json=body)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"] == (
+        f"asset 'pump-001' already has an open preventive work order for cavitation (work order {first.json()['id']})"
+    )
+    await client.post(f"/work-orders/{first.json()['id']}/transitions", json={"to": "cancelled", "actor": "x"})
+    assert (await client.post("/work-orders", json=body)).status_code == 201
