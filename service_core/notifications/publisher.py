@@ -16,6 +16,8 @@ import aiomqtt
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from gateway.mqtt import BrokerAddress
+
 from service_core.notifications import service
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,7 @@ async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
 async def run_publisher(
     pool: AsyncConnectionPool,
     *,
-    mqtt_host: str,
-    mqtt_port: int = 1883,
+    broker: BrokerAddress,
     stop: asyncio.Event,
     client_id: str | None = None,
     poll_interval: float = 1.0,
@@ -78,11 +79,14 @@ async def run_publisher(
     while not stop.is_set():
         try:
             async with (
-                aiomqtt.Client(mqtt_host, mqtt_port, identifier=client_id) as client,
+                aiomqtt.Client(
+                    broker.host, broker.port, username=broker.username, password=broker.password,
+                    identifier=client_id,
+                ) as client,
                 await psycopg.AsyncConnection.connect(pool.conninfo, **listener_kwargs) as listener,
             ):
                 await listener.execute("listen service_notifications")  # service.CHANNEL
-                log.info("publishing notifications to %s:%s as %s", mqtt_host, mqtt_port, client_id)
+                log.info("publishing notifications to %s as %s", broker, client_id)
                 backoff = 0.5
                 while not stop.is_set():
                     while await publish_pending(pool, client, limit=batch_size) == batch_size:

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from service_core.errors import NotFound, Unprocessable
 from service_core.notifications import service as notifications
+from gateway.mqtt import BrokerAddress
 from service_core.notifications.publisher import run_publisher
 from service_core.workorders import service
 from service_core.workorders.flows import open_preventive_order, priority_for
@@ -138,7 +139,7 @@ async def test_publisher_delivers_to_the_engineer_over_mqtt(
     async with aiomqtt.Client(host, port, identifier=f"test-{uuid.uuid4().hex[:8]}") as subscriber:
         await subscriber.subscribe(topic, qos=1)
         publisher = asyncio.create_task(
-            run_publisher(pool, mqtt_host=host, mqtt_port=port, stop=stop, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+            run_publisher(pool, broker=BrokerAddress(host, port), stop=stop, client_id=f"pub-{uuid.uuid4().hex[:8]}")
         )
         try:
             async with pool.connection() as c, c.transaction():
@@ -180,7 +181,7 @@ async def test_publisher_sends_what_was_queued_before_it_started_and_survives_no
         ]
 
     stop = asyncio.Event()
-    unreachable = asyncio.create_task(run_publisher(pool, mqtt_host="127.0.0.1", mqtt_port=1, stop=stop, client_id="x"))
+    unreachable = asyncio.create_task(run_publisher(pool, broker=BrokerAddress("127.0.0.1", 1), stop=stop, client_id="x"))
     await asyncio.sleep(0.3)
     assert not unreachable.done()  # it keeps retrying instead of crashing
     stop.set()
@@ -190,7 +191,7 @@ async def test_publisher_sends_what_was_queued_before_it_started_and_survives_no
     broker = urlsplit(mqtt_url)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_publisher(pool, mqtt_host=broker.hostname, mqtt_port=broker.port or 1883, stop=stop,
+        run_publisher(pool, broker=BrokerAddress(broker.hostname, broker.port or 1883), stop=stop,
                       client_id=f"pub-{uuid.uuid4().hex[:8]}")
     )
     try:
