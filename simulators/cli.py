@@ -117,8 +117,9 @@ def _run(fleet: Fleet, duration: float | None, report_every: float, out: TextIO)
     )
     stopping = threading.Event()
     restore = _on_sigterm(stopping.set)
-    fleet.start()
     try:
+        # inside the try: devices announce themselves while start() runs, and Ctrl-C may come then
+        fleet.start()
         for fault in fleet.faults:
             print(
                 f"fault {fault.asset_id} {fault.mode}: onset {fault.onset_at:%H:%M:%S}Z, "
