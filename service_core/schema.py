@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -16,14 +17,17 @@ MIGRATION_DIRS = [
 ]
 
 
-def yoyo_url(database_url: str) -> str:
-    """yoyo names its psycopg 3 backend ``postgresql+psycopg``."""
-    params = conninfo_to_dict(database_url)
-    user = params.get("user", "postgres")
-    password = f":{params['password']}" if params.get("password") else ""
+def _url(params: dict, scheme: str = "postgresql") -> str:
+    user = quote(str(params.get("user", "postgres")), safe="")
+    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
     host = params.get("host", "127.0.0.1")
     port = params.get("port", "5432")
-    return f"postgresql+psycopg://{user}{password}@{host}:{port}/{params.get('dbname', 'postgres')}"
+    return f"{scheme}://{user}{password}@{host}:{port}/{quote(str(params.get('dbname', 'postgres')), safe='')}"
+
+
+def yoyo_url(database_url: str) -> str:
+    """yoyo names its psycopg 3 backend ``postgresql+psycopg``."""
+    return _url(conninfo_to_dict(database_url), "postgresql+psycopg")
 
 
 def upgrade(database_url: str) -> list[str]:
@@ -41,6 +45,4 @@ def upgrade(database_url: str) -> list[str]:
 
 def with_database(database_url: str, dbname: str) -> str:
     """The same server, another database."""
-    params = conninfo_to_dict(database_url)
-    params["dbname"] = dbname
-    return make_conninfo(**params)
+    return _url({**conninfo_to_dict(database_url), "dbname": dbname})

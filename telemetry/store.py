@@ -94,6 +94,15 @@ async def get_devices(conn: AsyncConnection, *, asset_ids: Sequence[str] | None 
         return await cur.fetchall()
 
 
+async def count_online(conn: AsyncConnection) -> tuple[int, int]:
+    """(online, provisioned) device counts."""
+    cur = await conn.execute(
+        "select count(*) filter (where connection = 'online'), count(*) from telemetry.devices where provisioned"
+    )
+    online, provisioned = await cur.fetchone()
+    return online, provisioned
+
+
 async def write_samples(conn: AsyncConnection, samples: Iterable[Sample]) -> int:
     """Store samples with COPY; a reading already stored (same asset, metric, ts) is skipped. Returns rows added."""
     await conn.execute(_STAGE)

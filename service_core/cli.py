@@ -1,0 +1,107 @@
+"""The ``fleetcare`` command: the whole system in one process, or each component on its own."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetcare",
+        description="Predictive maintenance and after-sales service. With no FLEETCARE_DATABASE_URL / "
+        "FLEETCARE_MQTT_URL set, an embedded PostgreSQL and MQTT broker are started.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run everything: database, broker, gateway, detector, API (and a simulated fleet)")
+    up.add_argument("--simulate", type=int, default=0, metavar="N", help="also run N simulated devices")
+    up.add_argument("--rate", type=float, default=2.0, metavar="HZ", help="samples per second per simulated device")
+    up.add_argument("--fault", action="append", default=None, metavar="ASSET:MODE@SECONDS[+DURATION]",
+                    help="inject a fault (default with --simulate: pump-003:bearing_wear@60)")
+    up.add_argument("--seed", type=int, default=1, help="random seed of the simulated fleet")
+    up.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+
+    sub.add_parser("gateway", help="run a gateway worker (with the detector) against the configured services")
+    sub.add_parser("api", help="run the HTTP API and fleet-health page against the configured database")
+    simulate = sub.add_parser("simulate", help="run simulated devices against the configured broker",
+                              add_help=False)
+    simulate.add_argument("args", nargs=argparse.REMAINDER)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="apply pending migrations to FLEETCARE_DATABASE_URL")
+
+    embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
+    embedded.add_argument("server", choices=["postgres", "mqtt"])
+    embedded.add_argument("--data-dir", type=Path, default=None, help="PostgreSQL data directory's parent")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"]:
+        from simulators.cli import main as simulate
+
+        return simulate(argv[1:]) or 0
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from service_core.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"fleetcare: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "up":
+        from service_core.runtime.up import UpOptions, run_up
+
+        return run_up(settings, UpOptions(
+            simulate=args.simulate, rate_hz=args.rate, faults=args.fault, seed=args.seed, duration_s=args.duration,
+        ))
+    if args.command == "gateway":
+        from service_core.runtime.components import run_gateway
+
+        return run_gateway(settings)
+    if args.command == "api":
+        from service_core.runtime.components import run_api
+
+        return run_api(settings)
+    if args.command == "db":
+        return _db_upgrade(settings)
+    if args.command == "embedded":
+        return _embedded(settings, args.server, args.data_dir)
+    raise AssertionError(args.command)
+
+
+def _db_upgrade(settings) -> int:
+    from service_core.schema import upgrade
+
+    if not settings.database_url:
+        print("fleetcare: set FLEETCARE_DATABASE_URL to the database to upgrade", file=sys.stderr)
+        return 2
+    applied = upgrade(settings.database_url)
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def _embedded(settings, server: str, data_dir: Path | None) -> int:
+    if server == "postgres":
+        from service_core.runtime.embedded_postgres import EmbeddedPostgres
+
+        print(EmbeddedPostgres((data_dir or settings.data_dir).resolve()).start())
+    else:
+        from service_core.runtime.embedded_broker import EmbeddedBroker
+
+        print(EmbeddedBroker().start())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Each component as a process of its own, against configured PostgreSQL and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import uvicorn
+
+from gateway.mqtt import BrokerAddress
+from gateway.worker import Gateway, GatewayConfig
+from service_core.app import create_app
+from service_core.db import create_pool
+from service_core.notifications.publisher import run_publisher
+from service_core.runtime.detection import DetectionStage
+from service_core.settings import Settings
+
+
+def _require(settings: Settings, *names: str) -> bool:
+    missing = [n for n in names if not getattr(settings, n)]
+    for name in missing:
+        print(f"fleetcare: set FLEETCARE_{name.upper()} (this component runs against configured services)",
+              file=sys.stderr)
+    return not missing
+
+
+def run_gateway(settings: Settings) -> int:
+    """A gateway worker with the detector, and the notification publisher."""
+    if not _require(settings, "database_url", "mqtt_url"):
+        return 2
+    asyncio.run(_gateway(settings))
+    return 0
+
+
+async def _gateway(settings: Settings) -> None:
+    stop = _stop_on_signals()
+    broker = BrokerAddress.parse(settings.mqtt_url)
+    pool = create_pool(settings.database_url, min_size=2, max_size=8, name="gateway")
+    await pool.open(wait=True)
+    try:
+        detection = DetectionStage(pool)
+        gateway = Gateway(
+            GatewayConfig(broker=broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
+                          shared_group=settings.gateway_shared_group,
+                          mqtt5=True if settings.mqtt5 is None else settings.mqtt5),
+            pool, processors=[detection],
+        )
+        print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
+        await asyncio.gather(gateway.run(stop), run_publisher(pool, broker=broker, stop=stop))
+        await detection.checkpoint()
+    finally:
+        await pool.close()
+
+
+def run_api(settings: Settings) -> int:
+    """The HTTP API and the fleet-health page."""
+    if not _require(settings, "database_url"):
+        return 2
+    app = create_app(database_url=settings.database_url)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,92 @@
+"""The detector as a gateway processor: score each committed batch, store the scores, open preventive orders.
+
+Detector state lives in memory keyed by asset, is restored from the database the
+first time an asset is seen here, and is checkpointed back regularly and on
+stop, so an asset's detector can move to another worker (or survive a restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from maintenance import store as maintenance_store
+from maintenance.events import Alert
+from maintenance.monitor import ConditionMonitor
+from service_core.workorders.flows import OrderOpened, open_preventive_order
+from telemetry import store as telemetry_store
+from telemetry.readings import Sample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """An alert and the order it opened (None when one was already open)."""
+
+    alert: Alert
+    alert_id: int
+    order: OrderOpened | None
+
+
+class DetectionStage:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        monitor: ConditionMonitor | None = None,
+        checkpoint_every_s: float = 60.0,
+        on_detection: Callable[[Detection], None] | None = None,
+    ) -> None:
+        self.checkpoint_every_s = checkpoint_every_s
+        self.alerts = 0
+        self.orders = 0
+        self._pool = pool
+        self._monitor = monitor
+        self._on_detection = on_detection
+        self._models: dict[str, str] = {}
+        self._restored: set[str] = set()
+        self._checkpointed_at = time.monotonic()
+
+    async def __call__(self, samples: Sequence[Sample]) -> None:
+        await self._prepare({s.asset_id for s in samples})
+        result = self._monitor.process(samples, self._models)
+        detections = []
+        async with self._pool.connection() as conn, conn.transaction():
+            await maintenance_store.write_scores(conn, result.scores)
+            for alert in result.alerts:
+                alert_id = await maintenance_store.record_alert(conn, alert)
+                order = await open_preventive_order(conn, alert=alert, alert_id=alert_id)
+                detections.append(Detection(alert, alert_id, order))
+        self.alerts += len(detections)
+        self.orders += sum(d.order is not None for d in detections)
+        if self._on_detection:
+            for detection in detections:
+                self._on_detection(detection)
+        if time.monotonic() - self._checkpointed_at > self.checkpoint_every_s:
+            await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Save every asset's detector state."""
+        states = {asset: self._monitor.checkpoint(asset) for asset in self._restored}
+        if states:
+            async with self._pool.connection() as conn, conn.transaction():
+                await maintenance_store.save_states(conn, states)
+        self._checkpointed_at = time.monotonic()
+
+    async def _prepare(self, assets: set[str]) -> None:
+        new = assets - self._restored
+        if not new:
+            return
+        async with self._pool.connection() as conn:
+            if self._monitor is None:
+                self._monitor = ConditionMonitor(limits=await maintenance_store.load_limits(conn))
+            for device in await telemetry_store.get_devices(conn, asset_ids=sorted(new)):
+                self._models[device.asset_id] = device.model
+            for asset, state in (await maintenance_store.load_states(conn, sorted(new))).items():
+                self._monitor.restore(asset, state)
+        self._restored |= new
