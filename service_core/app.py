@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.templating import Jinja2Templates
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
@@ -48,7 +49,8 @@ def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) ->
             if own_pool:
                 await pool.close()
 
-    app = FastAPI(
+    # docs assets served from the package, not a CDN: /docs must work on a site with no internet access
+    app = FastAPIOffline(
         title="fleetcare service",
         summary="Assets, engineers, preventive and corrective work orders, dispatch and fleet health.",
         lifespan=lifespan,
