@@ -45,6 +45,8 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
         self._process = None
 
 
