@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 

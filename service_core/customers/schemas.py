@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
+
+from service_core.schemas import PatchSchema, ReadSchema, RequestSchema
 
 TopicId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -14,45 +16,20 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 
-class _Schema(BaseModel):
-    """Requests: unknown fields are an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Read(BaseModel):
-    """Responses: built from rows, which may hold more than the API shows."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
-class _Patch(_Schema):
-    """A partial update: fields left out stay as they are; ``not_null`` fields cannot be cleared."""
-
-    not_null: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _not_cleared(self) -> Self:
-        cleared = sorted(f for f in self.model_fields_set & self.not_null if getattr(self, f) is None)
-        if cleared:
-            raise ValueError(f"cannot be null: {', '.join(cleared)}")
-        return self
-
-
-class CustomerCreate(_Schema):
+class CustomerCreate(RequestSchema):
     name: Name
     email: str | None = None
     phone: str | None = None
 
 
-class CustomerUpdate(_Patch):
+class CustomerUpdate(PatchSchema):
     not_null = frozenset({"name"})
     name: Name | None = None
     email: str | None = None
     phone: str | None = None
 
 
-class CustomerRead(_Read):
+class CustomerRead(ReadSchema):
     id: int
     name: str
     email: str | None
@@ -60,7 +37,7 @@ class CustomerRead(_Read):
     created_at: datetime
 
 
-class SiteCreate(_Schema):
+class SiteCreate(RequestSchema):
     customer_id: int
     code: TopicId = Field(description="Used in device topics: fleet/{code}/{asset_id}/...")
     name: Name
@@ -70,7 +47,7 @@ class SiteCreate(_Schema):
     lon: Longitude
 
 
-class SiteUpdate(_Patch):
+class SiteUpdate(PatchSchema):
     not_null = frozenset({"name", "region", "lat", "lon"})
     name: Name | None = None
     address: str | None = None
@@ -79,7 +56,7 @@ class SiteUpdate(_Patch):
     lon: Longitude | None = None
 
 
-class SiteRead(_Read):
+class SiteRead(ReadSchema):
     id: int
     customer_id: int
     code: str
@@ -91,7 +68,7 @@ class SiteRead(_Read):
     created_at: datetime
 
 
-class _WarrantyAfterInstall(_Patch):
+class _WarrantyAfterInstall(PatchSchema):
     installed_on: date | None = None
     warranty_ends_on: date | None = None
 
@@ -120,7 +97,7 @@ class AssetUpdate(_WarrantyAfterInstall):
     expected_interval_s: float | None = Field(default=None, gt=0)
 
 
-class AssetRead(_Read):
+class AssetRead(ReadSchema):
     id: str
     site_id: int
     site_code: str

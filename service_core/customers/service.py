@@ -19,6 +19,7 @@ from service_core.customers.schemas import (
 from service_core.errors import Conflict, NotFound, Unprocessable
 from telemetry import store as telemetry_store
 
+
 async def get(conn: AsyncConnection, *, customer_id: int, for_update: bool = False) -> Customer:
     """The customer, or NotFound."""
     async with conn.cursor(row_factory=class_row(Customer)) as cur:

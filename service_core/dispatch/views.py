@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import AwareDatetime
-
 from fastapi import APIRouter
+from pydantic import AwareDatetime
 
 from service_core.deps import ConnDep
 from service_core.dispatch import service

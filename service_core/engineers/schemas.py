@@ -4,47 +4,29 @@ from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, time
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from service_core.schemas import PatchSchema, ReadSchema, RequestSchema
 
 Skill = Literal["mechanical", "electrical", "hydraulic", "controls"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Weekday = Annotated[int, Field(ge=1, le=7, description="ISO day of the week, 1 = Monday")]
 
 
-class _Schema(BaseModel):
-    """Requests: unknown fields are an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Read(BaseModel):
-    """Responses: built from rows, which may hold more than the API shows."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
-class _Patch(_Schema):
-    """A partial update: fields left out stay as they are; ``not_null`` fields cannot be cleared."""
-
-    not_null: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _not_cleared(self) -> Self:
-        cleared = sorted(f for f in self.model_fields_set & self.not_null if getattr(self, f) is None)
-        if cleared:
-            raise ValueError(f"cannot be null: {', '.join(cleared)}")
-        return self
-
-
-class SkillLevel(_Schema):
+class SkillLevel(RequestSchema):
     skill: Skill
     level: int = Field(ge=1, le=5, description="1 = trainee .. 5 = expert")
 
 
-class WorkingHours(_Schema):
+class WorkingHours(RequestSchema):
     days: list[Weekday] = Field(default=[1, 2, 3, 4, 5], min_length=1, max_length=7)
     start: time = time(8, 0)
     end: time = time(17, 0)
@@ -86,7 +68,7 @@ def _distinct_skills(skills: list[SkillLevel] | None) -> list[SkillLevel] | None
     return skills
 
 
-class EngineerCreate(_Schema):
+class EngineerCreate(RequestSchema):
     name: Name
     email: str | None = None
     phone: str | None = None
@@ -99,7 +81,7 @@ class EngineerCreate(_Schema):
     distinct_skills = field_validator("skills")(_distinct_skills)
 
 
-class EngineerUpdate(_Patch):
+class EngineerUpdate(PatchSchema):
     not_null = frozenset({"name", "skills", "home_lat", "home_lon", "working_hours", "active"})
 
     name: Name | None = None
@@ -114,7 +96,7 @@ class EngineerUpdate(_Patch):
     distinct_skills = field_validator("skills")(_distinct_skills)
 
 
-class EngineerRead(_Read):
+class EngineerRead(ReadSchema):
     id: int
     name: str
     email: str | None

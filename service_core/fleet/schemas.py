@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from service_core.schemas import ReadSchema
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class OpenPreventiveOrderRead(_Schema):
+class OpenPreventiveOrderRead(ReadSchema):
     id: int
     failure_mode: str
     priority: str
@@ -21,7 +17,7 @@ class OpenPreventiveOrderRead(_Schema):
     due_at: datetime | None
 
 
-class FleetAssetRead(_Schema):
+class FleetAssetRead(ReadSchema):
     asset_id: str
     model: str
     site_code: str

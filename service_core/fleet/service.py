@@ -9,7 +9,12 @@ from datetime import datetime
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from service_core.fleet.models import FleetAsset, FleetAssetRow, HealthScore, OpenPreventiveOrder
+from service_core.fleet.models import (
+    FleetAsset,
+    FleetAssetRow,
+    HealthScore,
+    OpenPreventiveOrder,
+)
 from telemetry import store as telemetry_store
 
 

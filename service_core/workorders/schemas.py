@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from service_core.schemas import ReadSchema, RequestSchema
 from service_core.workorders.states import Status
 
 WorkOrderType = Literal["preventive", "corrective", "inspection"]
@@ -18,19 +19,7 @@ Actor = Annotated[
 Note = Annotated[str, StringConstraints(max_length=2000)]
 
 
-class _Schema(BaseModel):
-    """Requests: unknown fields are an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Read(BaseModel):
-    """Responses: built from rows, which may hold more than the API shows."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
-class WorkOrderCreate(_Schema):
+class WorkOrderCreate(RequestSchema):
     asset_id: str
     type: WorkOrderType
     failure_mode: FailureMode | None = None
@@ -47,7 +36,7 @@ class WorkOrderCreate(_Schema):
         return self
 
 
-class WorkOrderRead(_Read):
+class WorkOrderRead(ReadSchema):
     id: int
     asset_id: str
     type: WorkOrderType
@@ -64,7 +53,7 @@ class WorkOrderRead(_Read):
     updated_at: datetime
 
 
-class WorkOrderEventRead(_Read):
+class WorkOrderEventRead(ReadSchema):
     id: int
     at: datetime
     actor: str
@@ -80,13 +69,13 @@ class WorkOrderDetail(WorkOrderRead):
     events: list[WorkOrderEventRead]
 
 
-class TransitionRequest(_Schema):
+class TransitionRequest(RequestSchema):
     to: Status
     actor: Actor
     note: Note | None = None
 
 
-class AssignRequest(_Schema):
+class AssignRequest(RequestSchema):
     engineer_id: int
     actor: Actor
     note: Note | None = None
