@@ -154,4 +154,4 @@ def _seconds(value: object, label: str, *, positive: bool) -> float:
 
 def _text(seconds: float) -> str:
     # Positional notation, shortest exact form: ``1e-07`` would not parse back.
-    return "{:f}".format(Decimal(repr(seconds))).removesuffix(".0")
+    return f"{Decimal(repr(seconds)):f}".removesuffix(".0")

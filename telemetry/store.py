@@ -89,7 +89,8 @@ async def get_devices(conn: AsyncConnection, *, asset_ids: Sequence[str] | None 
             await cur.execute("select * from telemetry.devices order by asset_id")
         else:
             await cur.execute(
-                "select * from telemetry.devices where asset_id = any(%(ids)s) order by asset_id", {"ids": list(asset_ids)}
+                "select * from telemetry.devices where asset_id = any(%(ids)s) order by asset_id",
+                {"ids": list(asset_ids)},
             )
         return await cur.fetchall()
 

@@ -133,7 +133,8 @@ def describe(detection: Detection) -> str:
     """One or two lines for the console about an alert and its order."""
     alert = detection.alert
     signals = ", ".join(f"{s.metric} {s.value:.1f} ({s.deviation:+.1f}σ)" for s in alert.signals[:3])
-    text = f"ANOMALY {alert.asset_id}: probable {alert.failure_mode.replace('_', ' ')} (score {alert.score:.2f}) — {signals}"
+    mode = alert.failure_mode.replace("_", " ")
+    text = f"ANOMALY {alert.asset_id}: probable {mode} (score {alert.score:.2f}) — {signals}"
     ttf = alert.time_to_failure
     if ttf is not None:
         text += f" — failure within ~{_duration(ttf.hours)} ({_duration(ttf.low)}–{_duration(ttf.high)})"
