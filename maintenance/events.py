@@ -38,3 +38,12 @@ class Alert:
     signals: tuple[Signal, ...]
     time_to_failure: TimeToFailure | None = None
     window: tuple[dict, ...] = field(default=())  # recent samples: {"ts": iso, "metrics": {...}, "score": x}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCleared:
+    """An asset's alert is over: its score has stayed back at healthy levels long enough."""
+
+    asset_id: str
+    failure_mode: str
+    cleared_at: datetime

@@ -1,0 +1,375 @@
+"""A per-asset streaming model of healthy behaviour that scores every sample.
+
+Each condition signal is predicted from the operating point; the score is the largest
+standardised residual, so a new speed or load is not mistaken for a fault.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from river import base
+
+from maintenance.regression import SharedRegression
+from maintenance.thermal import ThermalRegression
+
+MAX_LOAD = 4.0  # u² above this (twice the rated driver) is counted as this much heat
+
+
+class Assessment(NamedTuple):
+    """One sample as the detector saw it."""
+
+    score: float  # largest |deviation|, or ``limit_score`` when a datasheet limit is crossed
+    deviations: tuple[float, ...]  # per condition metric, in healthy standard deviations, signed
+    expected: tuple[float, ...]  # per condition metric, the healthy value at this operating point
+
+
+class ConditionDetector(base.AnomalyDetector):
+    """Residual-based detector for one asset.
+
+    With ``u = driver / nominal``, signals that follow the operating point at once (flow,
+    pressure, current, vibration) are predicted from ``1, u, u², u³`` by recursive least
+    squares. The ``thermal`` ones are heated by two sources, ``u²`` (losses growing with load)
+    and the unit running at all (friction, iron losses), through a first-order lag whose time
+    constant is learned among ``time_constants`` (see :mod:`maintenance.thermal`), so
+    temperatures are predicted through load changes, stops and cold starts alike. While a
+    temperature is still heading for equilibrium its prediction is trusted to within
+    ``transient_tolerance`` of the remaining transient, and no closer than the time constants
+    still in contention disagree: a first cold start is a guess, not a fault.
+
+    A residual is standardised by its healthy spread times ``sqrt(1 + h)``, ``h`` being the
+    leverage of the operating point: an operating point never seen before is uncertain, scores
+    low, and is learned within a few samples instead of raising an alarm.
+
+    The regressions learn robustly rather than behind a gate: a sample scoring above ``huber``
+    is learned with weight ``huber / score``. At a new operating point the leverage dominates
+    and the model still adapts at once; at a known one a developing fault moves it by a small
+    step per sample. Refusing to learn outright would lock the model out of every operating point
+    it had not yet seen. The healthy level and spread of the residuals, though, are learned from
+    samples scoring below ``huber`` only. The caller stops learning entirely while an alert is
+    open (``learn=False``).
+
+    Parameters
+    ----------
+    condition
+        The metrics scored.
+    thermal
+        Those of ``condition`` that follow the operating point with a thermal lag, if any.
+    driver
+        The operating-point metric (``None``: the signals are assumed independent of it).
+    nominal
+        The driver's rated value, so features stay near 1.
+    running_metric, running_min
+        Below ``running_min`` the unit is stopped (or passing through a start or a stop):
+        nothing is scored or learned, only the thermal state follows the driver.
+    time_constants
+        The range (s) of thermal time constants considered, on a grid 10 % apart.
+    thermal_every
+        Seconds between the readings the thermal model learns from.
+    limits
+        ``{metric: (low, high)}`` datasheet limits; crossing one scores ``limit_score`` at once.
+    warm_up
+        Running samples learned before scoring starts.
+    settle
+        Seconds after a start (or a gap in the data) that are neither scored nor learned.
+    transient_tolerance
+        Relative error allowed in a predicted thermal transient.
+    huber
+        Score beyond which samples are down-weighted when learned, and left out of the spread.
+    drift
+        Time constant (s) with which the healthy level of the other signals may move (sensors
+        ageing); long, so that a signal creeping away is seen as creeping.
+    ambient
+        Time constant (s) with which temperatures follow the ambient: short, as the room warms
+        and cools by a few degrees over hours while a fault heats a unit by degrees in minutes.
+    memory
+        Time constant (s) over which the healthy spread is averaged.
+    ridge
+        Prior precision of the regression weights relative to the noise; small is a weak prior.
+    limit_score
+        The score of a sample beyond a datasheet limit.
+
+    Examples
+    --------
+
+    >>> detector = ConditionDetector(condition=("flow",), driver="speed", nominal=3000.0, warm_up=20)
+    >>> for t in range(300):
+    ...     speed = 3000.0 if (t // 50) % 2 else 2400.0
+    ...     detector.learn_one({"speed": speed, "flow": speed / 25 + (t % 3 - 1) * 0.5}, t=t)
+    >>> detector.score_one({"speed": 2400.0, "flow": 96.0}, t=300) < 2
+    True
+    >>> detector.score_one({"speed": 2400.0, "flow": 90.0}, t=300) > 8
+    True
+
+    """
+
+    def __init__(
+        self,
+        condition: tuple[str, ...] = ("vibration_rms_mm_s",),
+        thermal: tuple[str, ...] | None = None,
+        driver: str | None = None,
+        nominal: float = 1.0,
+        running_metric: str | None = None,
+        running_min: float = 0.0,
+        time_constants: tuple[float, float] = (20.0, 3000.0),
+        thermal_every: float = 5.0,
+        limits: dict[str, tuple[float | None, float | None]] | None = None,
+        warm_up: int = 120,
+        settle: float = 30.0,
+        transient_tolerance: float = 0.05,
+        huber: float = 3.0,
+        drift: float = 1800.0,
+        ambient: float = 300.0,
+        memory: float = 3600.0,
+        ridge: float = 1e-6,
+        limit_score: float = 12.0,
+    ) -> None:
+        if min(nominal, ridge, huber, drift, ambient, memory, thermal_every) <= 0 or warm_up < 0:
+            raise ValueError("nominal, ridge, huber, drift, ambient, memory and thermal_every must be positive")
+        if not set(thermal or ()) <= set(condition):
+            raise ValueError("thermal metrics must be among the condition metrics")
+        if not 0 < time_constants[0] <= time_constants[1]:
+            raise ValueError("time_constants must be an increasing positive range")
+        self.condition = condition
+        self.thermal = thermal
+        self.driver = driver
+        self.nominal = nominal
+        self.running_metric = running_metric
+        self.running_min = running_min
+        self.time_constants = time_constants
+        self.thermal_every = thermal_every
+        self.limits = limits
+        self.warm_up = warm_up
+        self.settle = settle
+        self.transient_tolerance = transient_tolerance
+        self.huber = huber
+        self.drift = drift
+        self.ambient = ambient
+        self.memory = memory
+        self.ridge = ridge
+        self.limit_score = limit_score
+
+        self._limit_checks = tuple((m, lo, hi) for m, (lo, hi) in (limits or {}).items())
+        lagged = thermal if thermal and driver is not None else ()
+        static = tuple(m for m in condition if m not in lagged)
+        low, high = time_constants
+        grid = tuple(low * 1.1**i for i in range(int(math.log(high / low) / math.log(1.1)) + 1))
+        self._static = SharedRegression(1 if driver is None else 4, len(static), ridge)
+        self._thermal = ThermalRegression(
+            grid, 2, len(lagged), ridge, memory=max(1, round(memory / thermal_every))
+        )
+        # where each model's targets sit in ``condition``
+        self._static_at = [condition.index(m) for m in static]
+        self._thermal_at = [condition.index(m) for m in lagged]
+        self._offset_tracked = frozenset(self._static_at)  # the thermal candidates track their own
+        # per metric: offset of the residuals (drift), their variance and its root
+        self._bias = [0.0] * len(condition)
+        self._var = [0.0] * len(condition)
+        self._sd = [1.0] * len(condition)
+        self._n_stats = 0
+        self._thermal_due = -math.inf  # when the thermal model next learns
+        self._dt = 1.0  # seconds since the previous sample: what one learned sample is worth
+        self._heat: np.ndarray | None = None  # lag states of the thermal model
+        self._t: float | None = None
+        self._started: float | None = None
+        self.n_learned = 0
+
+    @property
+    def ready(self) -> bool:
+        """Whether the warm-up is over and samples are scored."""
+        return self.n_learned >= self.warm_up
+
+    # -- river API -------------------------------------------------------------------------------
+
+    def learn_one(self, x: dict, t: float | None = None) -> None:
+        """Advance the clock and thermal state; learn ``x`` when the unit runs, is settled and within limits."""
+        self.assess_one(x, t)
+
+    def score_one(self, x: dict, t: float | None = None) -> float:
+        """The score of ``x`` at time ``t`` (0 when the unit is stopped or settling); changes nothing."""
+        step = self._advance(x, t)
+        if step is None:
+            return 0.0
+        t, heat, operating = step
+        started = self._started_at(x, t, operating)
+        if started is None or t - started < self.settle:
+            return 0.0
+        return self._evaluate(x, operating, heat)[0].score
+
+    # -- the path the monitor takes: score, then learn, computed once ---------------------------
+
+    def assess_one(self, x: dict, t: float | None = None, learn: bool = True) -> Assessment | None:
+        """Score ``x``, then learn from it unless ``learn`` is false.
+
+        ``None`` when the sample is not assessed: the unit is stopped or settling, the driver is
+        missing, or ``t`` is not newer than the last sample's.
+        """
+        step = self._advance(x, t)
+        if step is None:
+            return None
+        t, heat, operating = step
+        self._started = self._started_at(x, t, operating)
+        # the thermal state follows the driver whether or not the unit runs: a stopped motor cools
+        self._heat = heat
+        if self._t is not None:
+            self._dt = t - self._t
+        self._t = t
+        if self._started is None or t - self._started < self.settle:
+            return None
+        assessment, learning = self._evaluate(x, operating, heat)
+        if learn and learning is not None:
+            score = assessment.score
+            self._learn(learning, assessment.expected, 1.0 if score <= self.huber else self.huber / score)
+        return assessment
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _advance(self, x: dict, t: float | None):
+        """The time, the thermal state and the operating point ``(u, running, heat sources)`` after ``x``.
+
+        Nothing is stored. The operating point is ``None`` when the driver is missing; the whole
+        step is ``None`` when ``x`` is not newer than the last sample.
+        """
+        if t is None:
+            t = 0.0 if self._t is None else self._t + 1.0
+        elif self._t is not None and t <= self._t:
+            return None
+        if self.driver is None:
+            return t, self._heat, (1.0, True, ())
+        value = x.get(self.driver)
+        if value is None:
+            return t, self._heat, None
+        u = value / self.nominal
+        turning = x.get(self.running_metric, 0.0) if self.running_metric is not None else 0.0
+        running = self.running_metric is None or turning >= self.running_min
+        # a start's inrush (several times rated current, for a second or two) heats little
+        sources = (min(u * u, MAX_LOAD), 1.0 if running else 0.0)
+        if self._heat is None:
+            heat = self._thermal.equilibrium(sources)  # first sight: assume equilibrium
+        else:
+            heat = self._thermal.advance(self._heat, sources, t - self._t)
+        return t, heat, (u, running, sources)
+
+    def _started_at(self, x: dict, t: float, operating: tuple | None) -> float | None:
+        """When the unit started running, counting a gap in the data as a restart; ``None``: not running."""
+        if operating is None or not operating[1]:
+            return None
+        if self._started is None or (self._t is not None and t - self._t > self.settle):
+            return t
+        return self._started
+
+    def _evaluate(self, x: dict, operating: tuple, heat: np.ndarray | None):
+        """The assessment, and what learning from the sample needs (``None``: it must not be learned)."""
+        n = len(self.condition)
+        deviations = [0.0] * n
+        expected = [0.0] * n
+        observed: list[float | None] = [x.get(m) for m in self.condition]
+        ready = self.n_learned >= self.warm_up
+        u = operating[0]
+        learning: dict = {}
+
+        if self._static_at:
+            f = np.array([1.0, u, u * u, u * u * u]) if self.driver is not None else np.ones(1)
+            pf, h = self._static.leverage(f)
+            predicted = self._static.predict(f).tolist()
+            learning["static"] = (pf, h)
+            for j, raw in zip(self._static_at, predicted):
+                expected[j] = raw + self._bias[j]
+                if ready and observed[j] is not None:
+                    deviations[j] = (observed[j] - expected[j]) / (self._sd[j] * math.sqrt(1.0 + h))
+
+        if self._thermal_at:
+            outlook = self._thermal.outlook(heat, operating[2])
+            learning["thermal"] = (heat, [h for _, h, _, _ in outlook])
+            for j, (predicted, h, settled, doubt) in zip(self._thermal_at, outlook):
+                expected[j] = predicted  # the candidates follow the drift themselves
+                if ready and observed[j] is not None:
+                    slack = self.transient_tolerance * (settled - predicted)
+                    sd = self._sd[j]
+                    spread = sd * sd * (1.0 + h) + slack * slack + doubt * doubt
+                    deviations[j] = (observed[j] - predicted) / math.sqrt(spread)
+
+        score = max(map(abs, deviations), default=0.0)
+        within_limits = True
+        for name, low, high in self._limit_checks:
+            y = x.get(name)
+            if y is not None and ((low is not None and y < low) or (high is not None and y > high)):
+                within_limits = False
+                score = max(score, self.limit_score)
+        assessment = Assessment(score, tuple(deviations), tuple(expected))
+        # an incomplete sample is scored on what it has, never learned; nor is one beyond a limit
+        complete = all(v is not None for v in observed)
+        return assessment, (learning, observed) if complete and within_limits else None
+
+    def _learn(self, learning: tuple, expected: tuple[float, ...], weight: float) -> None:
+        """Update the regressions, then the residual statistics (once the regressions have settled).
+
+        The regressions learn the signals less their drifting offset, so ambient drift neither
+        distorts the operating-point model nor decides which thermal time constant looks best
+        (the thermal candidates each follow the drift themselves).
+        """
+        models, observed = learning
+        residuals = [y - e for y, e in zip(observed, expected)]  # a priori
+        leverage = [0.0] * len(self.condition)
+        if "static" in models:
+            pf, h = models["static"]
+            for j in self._static_at:
+                leverage[j] = h
+            self._static.learn(pf, h, np.array([residuals[j] for j in self._static_at]), weight)
+        if "thermal" in models:
+            heat, leverages = models["thermal"]
+            for j, h in zip(self._thermal_at, leverages):
+                leverage[j] = h
+            # readings a second apart tell little new about lags of minutes: learn every few seconds
+            if self._t >= self._thermal_due:
+                self._thermal_due = self._t + self.thermal_every
+                actual = np.array([observed[j] for j in self._thermal_at])
+                noise = np.array([self._sd[j] ** 2 for j in self._thermal_at]) if self.ready else None
+                drift = -math.expm1(-self.thermal_every / self.ambient)
+                self._thermal.learn(heat, actual, weight, drift, noise)
+
+        # the healthy level and spread are learned from healthy-looking samples only: a deviation
+        # that persists must not widen the very yardstick it is measured with
+        if self.n_learned >= self.warm_up // 2 and weight == 1.0:
+            # The operating-point signals' level and spread: plain averages over the second half of
+            # the warm-up, exponential ones after it. Plain averages for longer would follow a fault
+            # creeping in from the start: the level half way up the ramp, the spread as wide as the
+            # ramp, and the deviation forever ~1.7. The temperatures' spread stays a plain average
+            # (exponential once ``memory`` is reached): it also measures how well their slowly
+            # learned dynamics are known, which the first hours keep revising.
+            self._n_stats += 1
+            settled = self._n_stats > self.warm_up - self.warm_up // 2
+            a_bias = -math.expm1(-self._dt / self.drift) if settled else 1.0 / self._n_stats
+            a_var = -math.expm1(-self._dt / self.memory)
+            a_static = a_var if settled else 1.0 / self._n_stats
+            a_thermal = max(a_var, 1.0 / self._n_stats)
+            # before the warm-up ends nothing is scored yet, so there is no spread to clip against
+            clip = self.huber if self.n_learned >= self.warm_up else math.inf
+            bias, var, sd, tracked = self._bias, self._var, self._sd, self._offset_tracked
+            for j, r in enumerate(residuals):
+                scale = math.sqrt(1.0 + leverage[j])
+                bound = clip * sd[j]
+                e = r / scale
+                e = bound if e > bound else -bound if e < -bound else e
+                if j in tracked:
+                    bias[j] += a_bias * e * scale
+                    var[j] += a_static * (e * e - var[j])
+                else:
+                    var[j] += a_thermal * (e * e - var[j])
+                # a signal that never moved while healthy must not make the smallest step a huge deviation
+                sd[j] = max(math.sqrt(var[j]), 1e-3 * abs(expected[j]), 1e-9)
+        self.n_learned += 1
+
+    @classmethod
+    def _unit_test_params(cls):
+        yield {
+            "condition": ("flow_m3h", "bearing_temp_c"),
+            "thermal": ("bearing_temp_c",),
+            "driver": "speed_rpm",
+            "nominal": 2950.0,
+            "running_metric": "speed_rpm",
+            "running_min": 1800.0,
+        }
+        yield {}
