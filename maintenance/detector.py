@@ -275,7 +275,7 @@ class ConditionDetector(base.AnomalyDetector):
             pf, h = self._static.leverage(f)
             predicted = self._static.predict(f).tolist()
             learning["static"] = (pf, h)
-            for j, raw in zip(self._static_at, predicted):
+            for j, raw in zip(self._static_at, predicted, strict=False):
                 expected[j] = raw + self._bias[j]
                 if ready and observed[j] is not None:
                     deviations[j] = (observed[j] - expected[j]) / (self._sd[j] * math.sqrt(1.0 + h))
@@ -283,7 +283,7 @@ class ConditionDetector(base.AnomalyDetector):
         if self._thermal_at:
             outlook = self._thermal.outlook(heat, operating[2])
             learning["thermal"] = (heat, [h for _, h, _, _ in outlook])
-            for j, (predicted, h, settled, doubt) in zip(self._thermal_at, outlook):
+            for j, (predicted, h, settled, doubt) in zip(self._thermal_at, outlook, strict=False):
                 expected[j] = predicted  # the candidates follow the drift themselves
                 if ready and observed[j] is not None:
                     slack = self.transient_tolerance * (settled - predicted)
@@ -311,7 +311,7 @@ class ConditionDetector(base.AnomalyDetector):
         (the thermal candidates each follow the drift themselves).
         """
         models, observed = learning
-        residuals = [y - e for y, e in zip(observed, expected)]  # a priori
+        residuals = [y - e for y, e in zip(observed, expected, strict=False)]  # a priori
         leverage = [0.0] * len(self.condition)
         if "static" in models:
             pf, h = models["static"]
@@ -320,7 +320,7 @@ class ConditionDetector(base.AnomalyDetector):
             self._static.learn(pf, h, np.array([residuals[j] for j in self._static_at]), weight)
         if "thermal" in models:
             heat, leverages = models["thermal"]
-            for j, h in zip(self._thermal_at, leverages):
+            for j, h in zip(self._thermal_at, leverages, strict=False):
                 leverage[j] = h
             # readings a second apart tell little new about lags of minutes: learn every few seconds
             if self._t >= self._thermal_due:

@@ -240,7 +240,8 @@ def _signature(condition: tuple[str, ...], assessed: list[_Observation], t: floa
     noise = np.median(steps, axis=0) / 0.954 if len(steps) else np.ones(len(condition))
     minutes = (np.array([o.t for o in assessed]) - t) / 60.0
     trend = np.polyfit(minutes, z, 1)[0] if len(assessed) >= 3 else np.zeros(len(condition))
-    return {m: Deviation(float(lv), float(nz), float(tr)) for m, lv, nz, tr in zip(condition, levels, noise, trend)}
+    rows = zip(condition, levels, noise, trend, strict=True)
+    return {m: Deviation(float(lv), float(nz), float(tr)) for m, lv, nz, tr in rows}
 
 
 def _forecast(metric: str, j: int, assessed: list[_Observation], level: float, rising: bool) -> TimeToFailure | None:
@@ -249,5 +250,5 @@ def _forecast(metric: str, j: int, assessed: list[_Observation], level: float, r
     points = [(o.t, o.metrics[metric] - o.assessment.expected[j] + now) for o in assessed if metric in o.metrics]
     if not points:
         return None
-    times, values = zip(*points)
+    times, values = zip(*points, strict=False)
     return time_to_failure(metric, times, values, level, rising=rising)

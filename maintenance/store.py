@@ -131,6 +131,20 @@ async def record_alert(conn: AsyncConnection, alert: Alert) -> int:
     return row[0]
 
 
+async def clear_open_alert(conn: AsyncConnection, *, asset_id: str, failure_mode: str, at: datetime) -> int | None:
+    """Clear the asset's open alert of that failure mode; its id, or None when none was open."""
+    cur = await conn.execute(
+        """
+        update maintenance.alerts set cleared_at = %(at)s
+         where asset_id = %(asset_id)s and failure_mode = %(mode)s and cleared_at is null
+        returning id
+        """,
+        {"asset_id": asset_id, "mode": failure_mode, "at": at},
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
 async def clear_alert(conn: AsyncConnection, alert_id: int, at: datetime) -> bool:
     """Mark an open alert cleared at ``at``; False when it was not open."""
     cur = await conn.execute(

@@ -1,8 +1,8 @@
 """Temperatures that follow the operating point through a first-order thermal lag.
 
 Each temperature is modelled as ``c + Σ a_i·lag(source_i)`` over a few heat sources (for the
-detector: the losses that grow with load, and the unit running at all) plus the ambient. The time constant of the lag is not known in advance, so one small model per
-candidate time constant is learned side by side, and each temperature follows the candidate
+detector: the losses that grow with load, and the unit running at all) plus the ambient. The
+time constant of the lag is not known in advance, so one small model per candidate time constant is learned side by side, and each temperature follows the candidate
 whose predictions have been the most likely, each judged against its own uncertainty (a
 candidate caught unprepared by its first cold start is not condemned for it, as it would be on
 squared errors alone). Two or three weights per candidate are learned from a handful of load
@@ -80,10 +80,10 @@ class ThermalRegression:
         best and a prediction through a transient is a guess: the doubt says how wild a guess.
         Once one has won, only its close rivals count and the doubt shrinks to nearly nothing.
         """
-        rows = dict(zip(self._needed, state[self._needed].tolist()))
+        rows = dict(zip(self._needed, state[self._needed].tolist(), strict=False))
         target = (1.0, *sources)
         out = []
-        for (c, w, off, p), rivals in zip(self._leaders, self._rivals):
+        for (c, w, off, p), rivals in zip(self._leaders, self._rivals, strict=False):
             f = rows[c]
             predicted = _dot(w, f) + off
             h = _dot(f, [_dot(row, f) for row in p])
@@ -140,4 +140,4 @@ class ThermalRegression:
 
 
 def _dot(a, b) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=False))

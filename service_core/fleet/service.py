@@ -15,28 +15,8 @@ from service_core.fleet.models import (
     HealthScore,
     OpenPreventiveOrder,
 )
+from maintenance import store as maintenance_store
 from telemetry import store as telemetry_store
-
-
-async def latest_scores(
-    conn: AsyncConnection, *, asset_ids: Sequence[str] | None = None
-) -> dict[str, tuple[datetime, float]]:
-    """The newest health score of each asset; empty while condition monitoring has no score table."""
-    # Stand-in for maintenance.store.latest_scores, which this should call once it exists.
-    cur = await conn.execute("select to_regclass('maintenance.scores') is not null")
-    if not (await cur.fetchone())[0]:
-        return {}
-    async with conn.cursor(row_factory=class_row(HealthScore)) as cur:
-        await cur.execute(
-            """
-            select distinct on (asset_id) asset_id, ts, score
-              from maintenance.scores
-             where %(ids)s::text[] is null or asset_id = any(%(ids)s)
-             order by asset_id, ts desc
-            """,
-            {"ids": list(asset_ids) if asset_ids is not None else None},
-        )
-        return {r.asset_id: (r.ts, r.score) for r in await cur.fetchall()}
 
 
 async def get_assets(conn: AsyncConnection) -> list[FleetAssetRow]:
@@ -75,7 +55,7 @@ async def get_fleet(conn: AsyncConnection) -> list[FleetAsset]:
     """The fleet-health view, one entry per asset."""
     assets = await get_assets(conn)
     devices = {d.asset_id: d for d in await telemetry_store.get_devices(conn)}
-    scores = await latest_scores(conn)
+    scores = await maintenance_store.latest_scores(conn)
     orders: dict[str, list[OpenPreventiveOrder]] = defaultdict(list)
     for order in await get_open_preventive_orders(conn):
         orders[order.asset_id].append(order)

@@ -1,4 +1,4 @@
--- depends: 0101.gateway-dead-letters
+-- depends: 0101.gateway-dead-letters 0201.maintenance-monitoring
 -- After-sales service: customers, sites, assets, engineers, work orders and the notification outbox.
 create schema if not exists service;
 
@@ -98,7 +98,7 @@ create table service.work_orders (
     title       text not null check (length(btrim(title)) between 1 and 200),
     description text,
     engineer_id bigint references service.engineers (id),
-    alert_id    bigint,
+    alert_id    bigint references maintenance.alerts (id),
     evidence    jsonb,
     due_at      timestamptz,
     created_at  timestamptz not null default now(),

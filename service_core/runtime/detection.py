@@ -62,6 +62,10 @@ class DetectionStage:
                 alert_id = await maintenance_store.record_alert(conn, alert)
                 order = await open_preventive_order(conn, alert=alert, alert_id=alert_id)
                 detections.append(Detection(alert, alert_id, order))
+            for cleared in result.cleared:
+                await maintenance_store.clear_open_alert(
+                    conn, asset_id=cleared.asset_id, failure_mode=cleared.failure_mode, at=cleared.cleared_at
+                )
         self.alerts += len(detections)
         self.orders += sum(d.order is not None for d in detections)
         if self._on_detection:

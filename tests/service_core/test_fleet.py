@@ -34,8 +34,6 @@ async def test_page_lists_assets_status_scores_and_orders(
         "update telemetry.devices set connection = 'online', last_seen = '2025-03-04 10:00:00+00'"
         " where asset_id = 'pump-001'"
     )
-    conn.execute("create schema if not exists maintenance")
-    conn.execute("create table if not exists maintenance.scores (asset_id text, ts timestamptz, score float8)")
     conn.execute(
         "insert into maintenance.scores (asset_id, ts, score)"
         " values ('pump-001', '2025-03-04 09:00+00', 0.2), ('pump-001', '2025-03-04 10:00+00', 0.87)"

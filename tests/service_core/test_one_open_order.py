@@ -97,18 +97,18 @@ async def test_next_alert_after_closing_opens_a_new_order(aconn: psycopg.AsyncCo
         site = await a_site(aconn)
         await an_asset(aconn, site=site)
         await an_engineer(aconn)
-        first = await open_preventive_order(aconn, alert=an_alert(), alert_id=7, now=NOW)
+        first = await open_preventive_order(aconn, alert=an_alert(), alert_id=None, now=NOW)
         assert first is not None
-        assert await open_preventive_order(aconn, alert=an_alert(), alert_id=8, now=NOW) is None
-        other_mode = await open_preventive_order(aconn, alert=an_alert(failure_mode="imbalance"), alert_id=9, now=NOW)
+        assert await open_preventive_order(aconn, alert=an_alert(), alert_id=None, now=NOW) is None
+        other_mode = await open_preventive_order(aconn, alert=an_alert(failure_mode="imbalance"), alert_id=None, now=NOW)
         assert other_mode is not None and other_mode.work_order_id != first.work_order_id
 
         for target in ["accepted", "en_route", "on_hold"]:
             await service.transition(aconn, work_order_id=first.work_order_id, target=target, actor="eva")
-        assert await open_preventive_order(aconn, alert=an_alert(), alert_id=10, now=NOW) is None  # on hold is open
+        assert await open_preventive_order(aconn, alert=an_alert(), alert_id=None, now=NOW) is None  # on hold is open
         for target in ["in_progress", "completed"]:
             await service.transition(aconn, work_order_id=first.work_order_id, target=target, actor="eva")
-        again = await open_preventive_order(aconn, alert=an_alert(), alert_id=11, now=NOW)
+        again = await open_preventive_order(aconn, alert=an_alert(), alert_id=None, now=NOW)
         assert again is not None and again.work_order_id not in (first.work_order_id, other_mode.work_order_id)
 
 

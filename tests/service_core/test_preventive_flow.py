@@ -15,9 +15,10 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.mqtt import BrokerAddress
+from maintenance import store as maintenance_store
 from service_core.errors import NotFound, Unprocessable
 from service_core.notifications import service as notifications
-from gateway.mqtt import BrokerAddress
 from service_core.notifications.publisher import run_publisher
 from service_core.workorders import service
 from service_core.workorders.flows import open_preventive_order, priority_for
@@ -51,7 +52,8 @@ async def test_alert_opens_an_assigned_order_with_its_evidence(aconn: psycopg.As
     async with aconn.transaction():
         team = await _team(aconn)
         alert = an_alert(ttf_hours=18.0)
-        opened = await open_preventive_order(aconn, alert=alert, alert_id=42, now=NOW)
+        alert_id = await maintenance_store.record_alert(aconn, alert)
+        opened = await open_preventive_order(aconn, alert=alert, alert_id=alert_id, now=NOW)
 
     assert opened is not None
     assert opened.priority == "urgent" and opened.due_at == datetime(2025, 3, 4, 20, 48, tzinfo=UTC)
@@ -61,7 +63,7 @@ async def test_alert_opens_an_assigned_order_with_its_evidence(aconn: psycopg.As
 
     order = await service.get(aconn, work_order_id=opened.work_order_id)
     assert (order.type, order.status, order.failure_mode) == ("preventive", "assigned", "bearing_wear")
-    assert order.alert_id == 42
+    assert order.alert_id == alert_id
     assert order.evidence["score"] == 0.93
     assert order.evidence["signals"][0] == {
         "metric": "vibration_rms_mm_s", "value": 7.8, "baseline": 2.1, "deviation": 6.4, "limit": 11.2
@@ -143,7 +145,7 @@ async def test_publisher_delivers_to_the_engineer_over_mqtt(
         )
         try:
             async with pool.connection() as c, c.transaction():
-                opened = await open_preventive_order(c, alert=an_alert(), alert_id=42, now=NOW)
+                opened = await open_preventive_order(c, alert=an_alert(), alert_id=None, now=NOW)
             assert opened.engineer_id == engineer_id
 
             async with asyncio.timeout(10):
