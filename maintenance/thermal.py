@@ -2,8 +2,8 @@
 
 Each temperature is modelled as ``c + Σ a_i·lag(source_i)`` over a few heat sources (for the
 detector: the losses that grow with load, and the unit running at all) plus the ambient. The
-time constant of the lag is not known in advance, so one small model per candidate time constant is learned side by side, and each temperature follows the candidate
-whose predictions have been the most likely, each judged against its own uncertainty (a
+time constant of the lag is not known in advance, so one small model per candidate time
+constant is learned side by side, and each temperature follows the candidate whose predictions have been the most likely, each judged against its own uncertainty (a
 candidate caught unprepared by its first cold start is not condemned for it, as it would be on
 squared errors alone). Two or three weights per candidate are learned from a handful of load
 changes and start-ups, where a free combination of many lags would need hours of data before

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
+from maintenance import store as maintenance_store
 from service_core.fleet.models import (
     FleetAsset,
     FleetAssetRow,
-    HealthScore,
     OpenPreventiveOrder,
 )
-from maintenance import store as maintenance_store
 from telemetry import store as telemetry_store
 
 

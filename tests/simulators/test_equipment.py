@@ -108,7 +108,7 @@ def test_a_stopped_unit_reads_zero_and_cools_towards_ambient():
     rows = _series("pump", 1800, 1, seed=2, operation=op)
     # Once the drive has wound down (two seconds at zero speed).
     stopped = [
-        (t, m) for (_, a), (_, b), (t, m) in zip(rows, rows[1:], rows[2:])
+        (t, m) for (_, a), (_, b), (t, m) in zip(rows, rows[1:], rows[2:], strict=False)
         if a["speed_rpm"] == b["speed_rpm"] == m["speed_rpm"] == 0
     ]
     assert len(stopped) > 300
