@@ -60,26 +60,13 @@ def persistent_client(address: BrokerAddress, *, client_id: str, mqtt5: bool) ->
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
-        client = aiomqtt.Client(
-            address.host,
-            address.port,
-            username=address.username,
-            password=address.password,
-            identifier=client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=properties,
-        )
+        session = {"protocol": aiomqtt.ProtocolVersion.V5, "clean_start": False, "properties": properties}
     else:
-        client = aiomqtt.Client(
-            address.host,
-            address.port,
-            username=address.username,
-            password=address.password,
-            identifier=client_id,
-            protocol=aiomqtt.ProtocolVersion.V311,
-            clean_session=False,
-        )
+        session = {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": False}
+    client = aiomqtt.Client(
+        address.host, address.port, username=address.username, password=address.password, identifier=client_id,
+        **session,
+    )
     # aiomqtt has no API for application-controlled acknowledgements yet
     # (empicano/aiomqtt#345); paho has. Without it a message is acknowledged on
     # receipt and lost if the gateway dies before the rows are committed.

@@ -31,3 +31,18 @@ def mqtt_url() -> str:
 def topic_root() -> str:
     """A topic root of this test's own, e.g. ``t3f9a1c2/fleet``."""
     return f"t{uuid.uuid4().hex[:8]}/fleet"
+
+
+@pytest.fixture(scope="session")
+def mqtt5() -> bool:
+    """Whether the test broker speaks MQTT v5 (the amqtt fallback speaks 3.1.1 only)."""
+    return os.environ.get("FLEETCARE_TEST_MQTT5", "1") != "0"
+
+
+@pytest.fixture(scope="session")
+def keeps_offline_sessions() -> bool:
+    """Whether the test broker queues QoS 1 messages for a disconnected persistent session.
+
+    Mosquitto and EMQX do; amqtt 0.12 (the fallback when neither can be had) does not.
+    """
+    return os.environ.get("FLEETCARE_TEST_MQTT_BROKER", "mosquitto") != "amqtt"

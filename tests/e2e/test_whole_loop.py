@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import io
 import json
-import os
 import uuid
 
 import httpx
@@ -106,10 +105,10 @@ def _check(outcome: Outcome, *, devices: int) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.asyncio
-async def test_the_whole_loop_on_postgresql_and_mosquitto(db_url, mqtt_url, topic_root):
+async def test_the_whole_loop_on_postgresql_and_mosquitto(db_url, mqtt_url, mqtt5, topic_root):
     settings = Settings(
         database_url=db_url, mqtt_url=mqtt_url, topic_root=topic_root, api_port=free_port(),
-        gateway_client_id=f"gw-{uuid.uuid4().hex[:8]}", mqtt5=os.environ.get("FLEETCARE_TEST_MQTT5", "1") != "0",
+        gateway_client_id=f"gw-{uuid.uuid4().hex[:8]}", mqtt5=mqtt5,
     )
     config = FleetConfig(host="127.0.0.1", port=1883, topic_root=topic_root, devices=20, rate_hz=5, faults=(FAULT,), seed=11)
     _check(await _run_until_an_order(settings, config), devices=20)

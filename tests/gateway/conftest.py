@@ -63,10 +63,10 @@ class RunningGateway:
 
 
 @pytest_asyncio.fixture
-async def running_gateway(pool, provisioned, mqtt_url: str, topic_root: str) -> AsyncIterator[RunningGateway]:
+async def running_gateway(pool, provisioned, mqtt_url: str, mqtt5: bool, topic_root: str) -> AsyncIterator[RunningGateway]:
     config = GatewayConfig(
         broker=BrokerAddress.parse(mqtt_url), client_id=f"gw-{uuid.uuid4().hex[:8]}", topic_root=topic_root,
-        batch_wait_s=0.02,
+        batch_wait_s=0.02, mqtt5=mqtt5,
     )
     running = RunningGateway(pool, config)
     await running.start()
