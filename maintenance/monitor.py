@@ -22,7 +22,7 @@ from maintenance.events import Alert, AlertCleared, Signal, TimeToFailure
 from maintenance.failure_modes import PROVISIONAL, SHIFTED, Deviation, classify
 from maintenance.forecast import time_to_failure
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # a checkpoint must also match the detector's layout: see _layout
 LEVEL_SECONDS = 20.0  # a signal's level is its mean deviation over this long
 TREND_SECONDS = 60.0  # its noise and its trend are judged over this long
 MAX_SIGNALS = 3
@@ -64,6 +64,7 @@ class _Watch:
     last_t: float | None = None
     pending_since: float | None = None  # the decision raised; the signature is still taking shape
     open_mode: str | None = None  # failure mode of the alert raised and not yet cleared
+    metrics: tuple[str, ...] = ()  # the metrics the asset reported when its detector was built
 
 
 class ConditionMonitor:
@@ -151,6 +152,12 @@ class ConditionMonitor:
             raise StateRejected(f"unreadable checkpoint for {asset_id}: {exc}") from exc
         if version != CHECKPOINT_VERSION or not isinstance(watch, _Watch):
             raise StateRejected(f"checkpoint for {asset_id} has version {version!r}, expected {CHECKPOINT_VERSION}")
+        # A version number is only as good as the discipline of bumping it: also check that the
+        # state has the shape this code would build, so a stale checkpoint is refused, not run.
+        fresh = dict(_layout(self._new_watch(watch.model, watch.metrics).detector))
+        restored = dict(_layout(watch.detector))
+        if any(restored.get(path) != kind for path, kind in fresh.items()):  # state made later is not compared
+            raise StateRejected(f"checkpoint for {asset_id} was written by an incompatible detector")
         self._watches[asset_id] = watch
 
     def rebaseline(self, asset_id: str) -> None:
@@ -166,21 +173,25 @@ class ConditionMonitor:
         watch = self._watches.get(sample.asset_id)
         if watch is None or watch.model != model:
             # a new asset, or one re-provisioned as another model: its old baseline means nothing
-            profile = profile_for(model, tuple(sample.metrics))
-            limits = self.limits.get(model, {})
-            detector = ConditionDetector(
-                condition=profile.condition,
-                thermal=profile.thermal or None,
-                driver=profile.driver,
-                nominal=profile.nominal,
-                running_metric=profile.running_metric,
-                running_min=profile.running_min,
-                limits={metric: (limit.low, limit.high) for metric, limit in limits.items()},
-                warm_up=self.warm_up,
-            )
-            watch = _Watch(model, detector, self.decision.clone(), deque())
+            watch = self._new_watch(model, tuple(sample.metrics))
             self._watches[sample.asset_id] = watch
         return watch
+
+    def _new_watch(self, model: str, metrics: tuple[str, ...]) -> _Watch:
+        """A watch built from nothing for a model reporting ``metrics``."""
+        profile = profile_for(model, metrics)
+        limits = self.limits.get(model, {})
+        detector = ConditionDetector(
+            condition=profile.condition,
+            thermal=profile.thermal or None,
+            driver=profile.driver,
+            nominal=profile.nominal,
+            running_metric=profile.running_metric,
+            running_min=profile.running_min,
+            limits={metric: (limit.low, limit.high) for metric, limit in limits.items()},
+            warm_up=self.warm_up,
+        )
+        return _Watch(model, detector, self.decision.clone(), deque(), metrics=metrics)
 
     def _confirm(self, asset_id: str, watch: _Watch, t: float) -> Alert | None:
         """The alert, once its signature is clear or the wait for one is over."""
@@ -252,3 +263,25 @@ def _forecast(metric: str, j: int, assessed: list[_Observation], level: float, r
         return None
     times, values = zip(*points, strict=False)
     return time_to_failure(metric, times, values, level, rising=rising)
+
+
+def _layout(state: object) -> list[tuple[str, str]]:
+    """The arrays a detector's state is made of, with their shapes, by where they sit in it."""
+    found: list[tuple[str, str]] = []
+    seen: set[int] = set()
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, np.ndarray):
+            found.append((path, f"{value.dtype}{value.shape}"))
+        elif isinstance(value, list | tuple) and not isinstance(value, deque):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        elif type(value).__module__.startswith("maintenance.") and id(value) not in seen:
+            seen.add(id(value))
+            found.append((path, type(value).__qualname__))
+            attrs = vars(value) if hasattr(value, "__dict__") else {}
+            for name in sorted(attrs):
+                walk(attrs[name], f"{path}.{name}")
+
+    walk(state, "")
+    return found

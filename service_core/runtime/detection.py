@@ -8,6 +8,7 @@ stop, so an asset's detector can move to another worker (or survive a restart).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from maintenance import store as maintenance_store
 from maintenance.events import Alert
-from maintenance.monitor import ConditionMonitor
+from maintenance.errors import StateRejected
+from maintenance.monitor import ConditionMonitor, MonitorResult
 from service_core.workorders.flows import OrderOpened, open_preventive_order
 from telemetry import store as telemetry_store
 from telemetry.readings import Sample
@@ -54,7 +56,7 @@ class DetectionStage:
 
     async def __call__(self, samples: Sequence[Sample]) -> None:
         await self._prepare({s.asset_id for s in samples})
-        result = self._monitor.process(samples, self._models)
+        result = self._score(samples)
         detections = []
         async with self._pool.connection() as conn, conn.transaction():
             await maintenance_store.write_scores(conn, result.scores)
@@ -74,6 +76,24 @@ class DetectionStage:
         if time.monotonic() - self._checkpointed_at > self.checkpoint_every_s:
             await self.checkpoint()
 
+    def _score(self, samples: Sequence[Sample]) -> MonitorResult:
+        """Score the batch asset by asset: one whose detector fails starts afresh instead of stopping the others."""
+        result = MonitorResult()
+        by_asset: dict[str, list[Sample]] = defaultdict(list)
+        for sample in samples:
+            by_asset[sample.asset_id].append(sample)
+        for asset, own in by_asset.items():
+            try:
+                part = self._monitor.process(own, self._models)
+            except Exception:
+                log.exception("the detector of %s failed; it learns %s afresh from now on", asset, asset)
+                self._monitor.rebaseline(asset)
+                continue
+            result.scores.extend(part.scores)
+            result.alerts.extend(part.alerts)
+            result.cleared.extend(part.cleared)
+        return result
+
     async def checkpoint(self) -> None:
         """Save every asset's detector state."""
         states = {asset: self._monitor.checkpoint(asset) for asset in self._restored}
@@ -92,5 +112,8 @@ class DetectionStage:
             for device in await telemetry_store.get_devices(conn, asset_ids=sorted(new)):
                 self._models[device.asset_id] = device.model
             for asset, state in (await maintenance_store.load_states(conn, sorted(new))).items():
-                self._monitor.restore(asset, state)
+                try:
+                    self._monitor.restore(asset, state)
+                except StateRejected as exc:
+                    log.warning("%s: %s learns afresh", exc, asset)
         self._restored |= new

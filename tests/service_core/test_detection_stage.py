@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from maintenance import store as maintenance_store
 from maintenance.monitor import ConditionMonitor
 from service_core.runtime.detection import DetectionStage
 from simulators.equipment import generate
@@ -71,3 +72,27 @@ async def test_an_asset_restored_from_its_checkpoint_scores_as_if_it_had_never_s
         "select score from maintenance.scores where asset_id = 'pump-001' order by ts"
     ).fetchall()
     assert [s for (s,) in stored] == expected
+
+
+@pytest.mark.asyncio
+async def test_a_checkpoint_from_an_incompatible_detector_is_refused_and_the_asset_learns_afresh(pool, conn, caplog):
+    await _fleet(pool, "pump-001", "pump-002")
+    samples = _samples("pump-001", 60)
+    writer = DetectionStage(pool)
+    await _feed(writer, samples)
+    monitor = writer._monitor
+    thermal = monitor._watches["pump-001"].detector._thermal
+    # what an older detector with fewer thermal candidates would have written
+    for name, value in vars(thermal).items():
+        if getattr(value, "ndim", 0) >= 1:
+            setattr(thermal, name, value[:3])
+    async with pool.connection() as c, c.transaction():
+        await maintenance_store.save_states(c, {"pump-001": monitor.checkpoint("pump-001")})
+
+    reader = DetectionStage(pool)
+    later = _samples("pump-001", 120)[len(samples):] + _samples("pump-002", 20)
+    await _feed(reader, later)  # no exception: pump-001 starts afresh, pump-002 is scored as usual
+    assert "written by an incompatible detector" in caplog.text
+    assert reader._monitor.assets == ("pump-001", "pump-002")
+    scored = dict(conn.execute("select asset_id, count(*) from maintenance.scores group by 1").fetchall())
+    assert scored == {"pump-001": 601, "pump-002": 101}
