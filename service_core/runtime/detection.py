@@ -8,16 +8,16 @@ stop, so an asset's detector can move to another worker (or survive a restart).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
 from maintenance import store as maintenance_store
-from maintenance.events import Alert
 from maintenance.errors import StateRejected
+from maintenance.events import Alert
 from maintenance.monitor import ConditionMonitor, MonitorResult
 from service_core.workorders.flows import OrderOpened, open_preventive_order
 from telemetry import store as telemetry_store
