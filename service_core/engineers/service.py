@@ -9,24 +9,15 @@ from service_core.engineers.models import Engineer
 from service_core.engineers.schemas import EngineerCreate, EngineerUpdate, SkillLevel
 from service_core.errors import Conflict, NotFound
 
-_GET = """
+_SELECT = """
 select e.id, e.name, e.email, e.phone,
        coalesce((select jsonb_agg(jsonb_build_object('skill', k.skill, 'level', k.level) order by k.skill)
                    from service.engineer_skills k
                   where k.engineer_id = e.id), '[]'::jsonb) as skills,
        e.home_lat, e.home_lon, e.work_days, e.work_start, e.work_end, e.timezone, e.active, e.created_at
   from service.engineers e
- where e.id = %(id)s
-"""
-
-_GET_ALL = """
-select e.id, e.name, e.email, e.phone,
-       coalesce((select jsonb_agg(jsonb_build_object('skill', k.skill, 'level', k.level) order by k.skill)
-                   from service.engineer_skills k
-                  where k.engineer_id = e.id), '[]'::jsonb) as skills,
-       e.home_lat, e.home_lon, e.work_days, e.work_start, e.work_end, e.timezone, e.active, e.created_at
-  from service.engineers e
- where %(active)s::boolean is null or e.active = %(active)s
+ where (%(id)s::bigint is null or e.id = %(id)s)
+   and (%(active)s::boolean is null or e.active = %(active)s)
  order by e.id
 """
 
@@ -34,7 +25,7 @@ select e.id, e.name, e.email, e.phone,
 async def get(conn: AsyncConnection, *, engineer_id: int) -> Engineer:
     """The engineer, or NotFound."""
     async with conn.cursor(row_factory=class_row(Engineer)) as cur:
-        await cur.execute(_GET, {"id": engineer_id})
+        await cur.execute(_SELECT, {"id": engineer_id, "active": None})
         row = await cur.fetchone()
     if row is None:
         raise NotFound(f"engineer {engineer_id} not found")
@@ -44,7 +35,7 @@ async def get(conn: AsyncConnection, *, engineer_id: int) -> Engineer:
 async def get_all(conn: AsyncConnection, *, active: bool | None = None) -> list[Engineer]:
     """Engineers by id, optionally only the active (or inactive) ones."""
     async with conn.cursor(row_factory=class_row(Engineer)) as cur:
-        await cur.execute(_GET_ALL, {"active": active})
+        await cur.execute(_SELECT, {"id": None, "active": active})
         return await cur.fetchall()
 
 

@@ -29,13 +29,6 @@ class OpenPreventiveOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class HealthScore:
-    asset_id: str
-    ts: datetime
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
 class FleetAsset:
     """One line of the fleet-health page."""
 
