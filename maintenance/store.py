@@ -22,7 +22,7 @@ from maintenance.monitor import AssetScore
 _STAGE_SCORES = """
 create temp table if not exists scores_in (
     asset_id text, ts timestamptz, score double precision
-) on commit delete rows
+) on commit delete rows  -- emptied by each commit: no truncate needed on the ingest path
 """
 
 _MERGE_SCORES = """
@@ -72,7 +72,6 @@ async def write_scores(conn: AsyncConnection, scores: Iterable[AssetScore]) -> i
                 await copy.write_row((score.asset_id, score.ts, score.score))
         await cur.execute(_MERGE_SCORES)
         added = cur.rowcount
-        await cur.execute("truncate scores_in")
     return added
 
 

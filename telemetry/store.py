@@ -14,7 +14,7 @@ from telemetry.readings import Sample
 _STAGE = """
 create temp table if not exists readings_in (
     asset_id text, metric text, ts timestamptz, value double precision, seq bigint
-) on commit delete rows
+) on commit delete rows  -- emptied by each commit: no truncate needed on the ingest path
 """
 
 _MERGE = """
@@ -114,7 +114,6 @@ async def write_samples(conn: AsyncConnection, samples: Iterable[Sample]) -> int
                     await copy.write_row((sample.asset_id, metric, sample.ts, value, sample.seq))
         await cur.execute(_MERGE)
         added = cur.rowcount
-        await cur.execute("truncate readings_in")
     return added
 
 
