@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -53,6 +54,12 @@ class RunningGateway:
         self._stop.set()
         if self._task:
             await asyncio.wait_for(self._task, 10)
+
+    async def crash(self) -> None:
+        """Stop the worker where it stands, as a dying process would: no batch finished, nothing acknowledged."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def wait_for(self, messages: int, timeout: float = 15.0) -> None:
         for _ in range(int(timeout / 0.05)):

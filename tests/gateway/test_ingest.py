@@ -137,3 +137,29 @@ async def test_connectivity_follows_status_topic_and_silence(running_gateway, po
         # pump-001 last spoke 30 s ago and reports every second: five missed intervals make it stale
         stale = await store.mark_stale(conn, now=datetime.now(UTC), missed_intervals=5)
     assert stale == ["pump-001"]
+
+
+@pytest.mark.asyncio
+async def test_messages_received_but_not_committed_when_the_gateway_dies_are_delivered_again(
+    running_gateway, pool, conn, mqtt_url, topic_root, keeps_offline_sessions
+):
+    if not keeps_offline_sessions:
+        pytest.skip("this broker (amqtt) does not queue messages for a disconnected persistent session")
+    now = datetime.now(UTC).replace(microsecond=0)
+    topic = f"{topic_root}/site-1/pump-001/telemetry"
+    conn.execute("begin")
+    conn.execute("lock table telemetry.readings in access exclusive mode")  # the write will hang
+    await asyncio.to_thread(
+        publish, mqtt_url, [(topic, _sample(i, now - timedelta(seconds=10 - i), flow_m3h=100.0 + i)) for i in range(10)]
+    )
+    await asyncio.sleep(1.0)  # received, stuck in the write, not acknowledged
+    await running_gateway.crash()  # the gateway dies mid-batch
+    conn.execute("rollback")
+    assert await _count(pool, "select count(*) from telemetry.readings") == 0
+
+    await running_gateway.start()  # same client id: the broker delivers the unacknowledged messages again
+    for _ in range(100):
+        if await _count(pool, "select count(*) from telemetry.readings") == 10:
+            break
+        await asyncio.sleep(0.1)
+    assert await _count(pool, "select count(*) from telemetry.readings") == 10
