@@ -22,6 +22,12 @@ class WorkOrder:
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    hold_reason: str | None = None
+    resolution: str | None = None
+    root_cause: str | None = None
+    follow_up: str | None = None
+    billing: str | None = None
+    support_line: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +36,7 @@ class WorkOrderEvent:
     work_order_id: int
     at: datetime
     actor: str
-    kind: str  # created, transition, assigned
+    kind: str  # created, transition, assigned, updated, and the areas' own (visit, hold, sla…)
     from_status: str | None
     to_status: str
     engineer_id: int | None

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from service_core.schemas import ReadSchema, RequestSchema
+from service_core.schemas import PatchSchema, ReadSchema, RequestSchema
 from service_core.workorders.states import Status
 
-WorkOrderType = Literal["preventive", "corrective", "inspection"]
+WorkOrderType = Literal["preventive", "repair", "installation", "inspection", "complaint"]
+HoldReason = Literal["waiting_parts", "waiting_customer", "waiting_approval", "other"]
+Billing = Literal["warranty", "contract", "billable"]
 Priority = Literal["low", "normal", "high", "urgent"]
 FailureMode = Literal["bearing_wear", "cavitation", "overheating", "seal_leak", "imbalance", "blockage", "unknown"]
 Actor = Annotated[
@@ -51,13 +53,36 @@ class WorkOrderRead(ReadSchema):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    hold_reason: HoldReason | None
+    resolution: str | None
+    root_cause: str | None
+    follow_up: str | None
+    billing: Billing | None
+    support_line: int
+
+
+class WorkOrderUpdate(PatchSchema):
+    """The fields a desk may change on an order; a new priority re-targets its SLA."""
+
+    not_null: ClassVar[frozenset[str]] = frozenset({"priority", "title"})
+
+    priority: Priority | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    description: Note | None = None
+    due_at: datetime | None = None
+    resolution: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    root_cause: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] | None = None
+    follow_up: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] | None = None
+    billing: Billing | None = None
+    actor: Actor
+    note: Note | None = None
 
 
 class WorkOrderEventRead(ReadSchema):
     id: int
     at: datetime
     actor: str
-    kind: Literal["created", "transition", "assigned"]
+    kind: str = Field(description="created, transition, assigned, updated, and each area's own")
     from_status: Status | None
     to_status: Status
     engineer_id: int | None

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, errors, sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from service_core.audit import act_as
 from service_core.customers import service as customers_service
 from service_core.engineers import service as engineers_service
 from service_core.errors import Conflict, NotFound
 from service_core.workorders import states
 from service_core.workorders.models import WorkOrder, WorkOrderEvent
-from service_core.workorders.schemas import WorkOrderCreate
+from service_core.workorders.schemas import WorkOrderCreate, WorkOrderUpdate
 from service_core.workorders.states import Status
 
 _INSERT = """
@@ -145,6 +146,7 @@ async def insert(
     due_at: datetime | None = None,
 ) -> WorkOrder | None:
     """A new order with its ``created`` event; None when the asset already has this preventive order open."""
+    await act_as(conn, actor)
     async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
         await cur.execute(
             _INSERT,
@@ -192,12 +194,20 @@ async def transition(
     target = states.transition(order.status, target)
     if target in states.NEEDS_ENGINEER and order.engineer_id is None:
         raise Conflict(f"work order {work_order_id} has no engineer; assign one before moving it to {target.value!r}")
-    async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
-        await cur.execute(
-            "update service.work_orders set status = %(to)s where id = %(id)s returning *",
-            {"to": target, "id": work_order_id},
-        )
-        updated = await cur.fetchone()
+    await act_as(conn, actor)
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+            await cur.execute(
+                "update service.work_orders set status = %(to)s where id = %(id)s returning *",
+                {"to": target, "id": work_order_id},
+            )
+            updated = await cur.fetchone()
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name == "work_orders_complaint_root_cause":
+            raise Conflict(
+                f"complaint {work_order_id} needs a root_cause and a follow_up before it is {target.value}"
+            ) from None
+        raise
     await record_event(
         conn,
         work_order_id=work_order_id,
@@ -230,6 +240,7 @@ async def assign(
             raise Conflict(f"work order {work_order_id} is already assigned to engineer {engineer_id}")
     else:
         states.transition(order.status, Status.ASSIGNED)
+    await act_as(conn, actor)
     async with conn.cursor(row_factory=class_row(WorkOrder)) as cur:
         await cur.execute(
             """
@@ -252,3 +263,50 @@ async def assign(
         details=details,
     )
     return updated
+
+
+# The columns a WorkOrderUpdate may set; the statement is composed from these names only.
+_UPDATABLE = ("priority", "title", "description", "due_at", "resolution", "root_cause", "follow_up", "billing")
+
+
+async def update(conn: AsyncConnection, *, work_order_id: int, work_order_in: WorkOrderUpdate) -> WorkOrder:
+    """Change the fields given; records an ``updated`` event with each field's value before and after."""
+    order = await get(conn, work_order_id=work_order_id, for_update=True)
+    given = work_order_in.model_dump(exclude_unset=True, include=set(_UPDATABLE))
+    changed = {k: v for k, v in given.items() if getattr(order, k) != v}
+    if not changed:
+        return order
+    await act_as(conn, work_order_in.actor)
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in changed
+    )
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+            await cur.execute(
+                sql.SQL("update service.work_orders set {} where id = %(id)s returning *").format(assignments),
+                changed | {"id": work_order_id},
+            )
+            updated = await cur.fetchone()
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name == "work_orders_complaint_root_cause":
+            raise Conflict(f"complaint {work_order_id} is {order.status}: its root_cause and follow_up stay") from None
+        raise
+    await record_event(
+        conn,
+        work_order_id=work_order_id,
+        actor=work_order_in.actor,
+        kind="updated",
+        from_status=order.status,
+        to_status=order.status,
+        engineer_id=order.engineer_id,
+        note=work_order_in.note,
+        details={
+            "before": {k: _json(getattr(order, k)) for k in changed},
+            "after": {k: _json(v) for k, v in changed.items()},
+        },
+    )
+    return updated
+
+
+def _json(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value

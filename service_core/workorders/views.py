@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from psycopg import AsyncConnection
 
+from service_core.audit import get_changes
 from service_core.deps import ConnDep
 from service_core.engineers import service as engineers_service
+from service_core.schemas import ReadSchema
 from service_core.workorders import flows, service
 from service_core.workorders.schemas import (
     AssignRequest,
@@ -18,6 +21,7 @@ from service_core.workorders.schemas import (
     WorkOrderDetail,
     WorkOrderRead,
     WorkOrderType,
+    WorkOrderUpdate,
 )
 from service_core.workorders.states import Status
 
@@ -58,6 +62,29 @@ async def list_work_orders(
 async def get_work_order(conn: ConnDep, work_order_id: int):
     """The order with its full history."""
     return await _detail(conn, work_order_id)
+
+
+@router.patch("/work-orders/{work_order_id}", response_model=WorkOrderDetail)
+async def update_work_order(conn: ConnDep, work_order_id: int, work_order_in: WorkOrderUpdate):
+    """Change an order's priority, title, description, due date, resolution, root cause, follow-up or billing."""
+    await service.update(conn, work_order_id=work_order_id, work_order_in=work_order_in)
+    return await _detail(conn, work_order_id)
+
+
+class ChangeRead(ReadSchema):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@router.get("/work-orders/{work_order_id}/audit", response_model=list[ChangeRead])
+async def work_order_audit(conn: ConnDep, work_order_id: int):
+    """Every change of the order's row: who, when, the values before and after."""
+    await service.get(conn, work_order_id=work_order_id)
+    return await get_changes(conn, table_name="work_orders", row_id=work_order_id)
 
 
 @router.post("/work-orders/{work_order_id}/transitions", response_model=WorkOrderDetail)

@@ -76,7 +76,7 @@ def test_database_refuses_an_illegal_update(conn: psycopg.Connection) -> None:
     )
     conn.execute("insert into telemetry.devices (asset_id, site_id, model) values ('a1', 's1', 'CP-200')")
     conn.execute("insert into service.assets (id, site_id, model, serial) values ('a1', 1, 'CP-200', 'x')")
-    conn.execute("insert into service.work_orders (asset_id, type, title) values ('a1', 'corrective', 't')")
+    conn.execute("insert into service.work_orders (asset_id, type, title) values ('a1', 'repair', 't')")
     with pytest.raises(psycopg.errors.CheckViolation, match="illegal work order transition new -> closed"):
         conn.execute("update service.work_orders set status = 'closed'")
     conn.execute("update service.work_orders set status = 'cancelled'")

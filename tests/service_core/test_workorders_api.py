@@ -35,7 +35,7 @@ async def _fleet(client: httpx.AsyncClient) -> tuple[str, int]:
 
 
 async def _order(client: httpx.AsyncClient, asset_id: str, **extra) -> dict:
-    body = {"asset_id": asset_id, "type": "corrective", "title": "Leaking flange", "actor": "desk:anna"} | extra
+    body = {"asset_id": asset_id, "type": "repair", "title": "Leaking flange", "actor": "desk:anna"} | extra
     response = await client.post("/work-orders", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -177,7 +177,7 @@ async def test_4xx(client: httpx.AsyncClient, conn: psycopg.Connection) -> None:
     missing = await client.post(f"{url}/assign", json={"engineer_id": 999, "actor": "x"})
     assert missing.status_code == 404 and missing.json()["detail"] == "engineer 999 not found"
     unknown_asset = await client.post(
-        "/work-orders", json={"asset_id": "ghost", "type": "corrective", "title": "t", "actor": "x"}
+        "/work-orders", json={"asset_id": "ghost", "type": "repair", "title": "t", "actor": "x"}
     )
     assert unknown_asset.status_code == 404 and "ghost" in unknown_asset.json()["detail"]
 
@@ -203,3 +203,56 @@ async def test_4xx(client: httpx.AsyncClient, conn: psycopg.Connection) -> None:
     )
     await client.post(f"/work-orders/{first.json()['id']}/transitions", json={"to": "cancelled", "actor": "x"})
     assert (await client.post("/work-orders", json=body)).status_code == 201
+
+
+@pytest.mark.asyncio
+async def test_update_records_before_and_after_and_the_audit_has_every_change(client: httpx.AsyncClient) -> None:
+    asset_id, engineer_id = await _fleet(client)
+    order = await _order(client, asset_id, priority="normal")
+    url = f"/work-orders/{order['id']}"
+    patched = await client.patch(url, json={"priority": "urgent", "title": "Flange leaking badly", "actor": "desk:bo"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["priority"] == "urgent" and patched.json()["title"] == "Flange leaking badly"
+    updated = [e for e in patched.json()["events"] if e["kind"] == "updated"]
+    assert len(updated) == 1 and updated[0]["actor"] == "desk:bo" and updated[0]["to_status"] == "new"
+    assert updated[0]["details"] == {
+        "before": {"priority": "normal", "title": "Leaking flange"},
+        "after": {"priority": "urgent", "title": "Flange leaking badly"},
+    }
+    same = await client.patch(url, json={"priority": "urgent", "actor": "desk:bo"})
+    assert len([e for e in same.json()["events"] if e["kind"] == "updated"]) == 1  # nothing changed, nothing logged
+    await client.post(f"{url}/assign", json={"engineer_id": engineer_id, "actor": "dispatch"})
+
+    audit = (await client.get(f"{url}/audit")).json()
+    assert [(c["action"], c["actor"]) for c in audit] == [
+        ("insert", "desk:anna"), ("update", "desk:bo"), ("update", "dispatch")
+    ]
+    assert audit[1]["before"] == {"priority": "normal", "title": "Leaking flange"}
+    assert audit[1]["after"] == {"priority": "urgent", "title": "Flange leaking badly"}
+    assert audit[2]["before"] == {"status": "new", "engineer_id": None}
+    assert audit[2]["after"] == {"status": "assigned", "engineer_id": engineer_id}
+
+    assert (await client.patch(url, json={"priority": None, "actor": "x"})).status_code == 422
+    assert (await client.patch(url, json={"priority": "asap", "actor": "x"})).status_code == 422
+    assert (await client.patch("/work-orders/999", json={"priority": "low", "actor": "x"})).status_code == 404
+    assert (await client.get("/work-orders/999/audit")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_is_not_completed_without_root_cause_and_follow_up(client: httpx.AsyncClient) -> None:
+    asset_id, engineer_id = await _fleet(client)
+    order = await _order(client, asset_id, type="complaint", title="Engineer left oil on the floor")
+    url = f"/work-orders/{order['id']}"
+    await client.post(f"{url}/assign", json={"engineer_id": engineer_id, "actor": "desk"})
+    for target in ["accepted", "en_route", "on_site", "in_progress"]:
+        assert (await client.post(f"{url}/transitions", json={"to": target, "actor": "eva"})).status_code == 200
+    refused = await client.post(f"{url}/transitions", json={"to": "completed", "actor": "eva"})
+    assert refused.status_code == 409 and "root_cause and a follow_up" in refused.json()["detail"]
+    await client.patch(url, json={"root_cause": "no drip tray in the van", "actor": "lead"})
+    still = await client.post(f"{url}/transitions", json={"to": "completed", "actor": "eva"})
+    assert still.status_code == 409
+    await client.patch(url, json={"follow_up": "drip trays added to every van checklist", "actor": "lead"})
+    done = await client.post(f"{url}/transitions", json={"to": "completed", "actor": "eva"})
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    cleared = await client.patch(url, json={"root_cause": None, "actor": "lead"})
+    assert cleared.status_code == 409
