@@ -16,7 +16,9 @@ alter table service.work_orders
     add column root_cause   text check (length(root_cause) <= 5000),
     add column follow_up    text check (length(follow_up) <= 5000),
     add column billing      text check (billing in ('warranty', 'contract', 'billable')),
-    add column support_line smallint not null default 1 check (support_line in (1, 2));
+    add column support_line smallint not null default 1 check (support_line in (1, 2)),
+    -- a code the device or the customer reported (E-042…), for triage and the knowledge base
+    add column fault_code   text check (fault_code ~ '^[A-Za-z0-9_.:\-]{1,32}$');
 
 -- A complaint is not done until someone has said why it happened and what follows.
 alter table service.work_orders add constraint work_orders_complaint_root_cause

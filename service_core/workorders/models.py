@@ -28,6 +28,7 @@ class WorkOrder:
     follow_up: str | None = None
     billing: str | None = None
     support_line: int = 1
+    fault_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

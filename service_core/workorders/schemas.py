@@ -19,6 +19,7 @@ Actor = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), Field(description="Who does this")
 ]
 Note = Annotated[str, StringConstraints(max_length=2000)]
+FaultCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.:\-]{1,32}$")]
 
 
 class WorkOrderCreate(RequestSchema):
@@ -29,6 +30,7 @@ class WorkOrderCreate(RequestSchema):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     description: Note | None = None
     due_at: datetime | None = None
+    fault_code: FaultCode | None = None
     actor: Actor
 
     @model_validator(mode="after")
@@ -59,6 +61,7 @@ class WorkOrderRead(ReadSchema):
     follow_up: str | None
     billing: Billing | None
     support_line: int
+    fault_code: str | None
 
 
 class WorkOrderUpdate(PatchSchema):

@@ -19,9 +19,9 @@ from service_core.workorders.states import Status
 
 _INSERT = """
 insert into service.work_orders
-       (asset_id, type, failure_mode, priority, title, description, alert_id, evidence, due_at)
+       (asset_id, type, failure_mode, priority, title, description, alert_id, evidence, due_at, fault_code)
 values (%(asset_id)s, %(type)s, %(failure_mode)s, %(priority)s, %(title)s, %(description)s,
-        %(alert_id)s, %(evidence)s, %(due_at)s)
+        %(alert_id)s, %(evidence)s, %(due_at)s, %(fault_code)s)
 on conflict (asset_id, failure_mode)
    where type = 'preventive' and status not in ('completed', 'closed', 'cancelled')
    do nothing
@@ -144,6 +144,7 @@ async def insert(
     alert_id: int | None = None,
     evidence: Jsonb | None = None,
     due_at: datetime | None = None,
+    fault_code: str | None = None,
 ) -> WorkOrder | None:
     """A new order with its ``created`` event; None when the asset already has this preventive order open."""
     await act_as(conn, actor)
@@ -160,6 +161,7 @@ async def insert(
                 "alert_id": alert_id,
                 "evidence": evidence,
                 "due_at": due_at,
+                "fault_code": fault_code,
             },
         )
         order = await cur.fetchone()

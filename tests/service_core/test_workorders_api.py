@@ -241,7 +241,8 @@ async def test_update_records_before_and_after_and_the_audit_has_every_change(cl
 @pytest.mark.asyncio
 async def test_a_complaint_is_not_completed_without_root_cause_and_follow_up(client: httpx.AsyncClient) -> None:
     asset_id, engineer_id = await _fleet(client)
-    order = await _order(client, asset_id, type="complaint", title="Engineer left oil on the floor")
+    order = await _order(client, asset_id, type="complaint", title="Oil left on the floor", fault_code="E-042")
+    assert order["fault_code"] == "E-042"
     url = f"/work-orders/{order['id']}"
     await client.post(f"{url}/assign", json={"engineer_id": engineer_id, "actor": "desk"})
     for target in ["accepted", "en_route", "on_site", "in_progress"]:
