@@ -20,6 +20,8 @@ from service_core.dispatch.views import router as dispatch_router
 from service_core.engineers.views import router as engineers_router
 from service_core.errors import install_handlers
 from service_core.fleet.views import router as fleet_router
+from service_core.knowledge.views import router as knowledge_router
+from service_core.kpis.views import router as kpis_router
 from service_core.workorders.views import router as workorders_router
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -67,6 +69,7 @@ def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) ->
         await conn.execute("select 1")
         return Health(status="ok", database="ok")
 
-    for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router):
+    for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router,
+                   knowledge_router, kpis_router):
         app.include_router(router)
     return app
