@@ -101,6 +101,23 @@ class TransitionRequest(RequestSchema):
     to: Status
     actor: Actor
     note: Note | None = None
+    reason: HoldReason | None = Field(None, description="Why the order waits; required when `to` is on_hold")
+
+    @model_validator(mode="after")
+    def _hold_says_why(self) -> Self:
+        if self.to == Status.ON_HOLD and self.reason is None:
+            raise ValueError(
+                "putting a work order on hold needs a reason:"
+                " waiting_parts, waiting_customer, waiting_approval or other"
+            )
+        if self.to != Status.ON_HOLD and self.reason is not None:
+            raise ValueError("a reason is only given when putting a work order on hold")
+        return self
+
+
+class ReopenRequest(RequestSchema):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    actor: Actor
 
 
 class AssignRequest(RequestSchema):

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from service_core.audit import act_as
 from service_core.customers import service as customers_service
 from service_core.engineers import service as engineers_service
-from service_core.errors import Conflict, NotFound
+from service_core.errors import Conflict, NotFound, Unprocessable
 from service_core.workorders import states
 from service_core.workorders.models import WorkOrder, WorkOrderEvent
 from service_core.workorders.schemas import WorkOrderCreate, WorkOrderUpdate
@@ -188,20 +188,43 @@ async def create(conn: AsyncConnection, *, work_order_in: WorkOrderCreate) -> Wo
     return order
 
 
+# Database rules a move can break, each a 409 whose message the database already words.
+_MOVE_RULES = frozenset(
+    {"work_orders_visits_checked_out", "work_orders_checklist_done", "work_orders_signed", "work_orders_reopen_window"}
+)
+
+
 async def transition(
-    conn: AsyncConnection, *, work_order_id: int, target: Status | str, actor: str, note: str | None = None
+    conn: AsyncConnection,
+    *,
+    work_order_id: int,
+    target: Status | str,
+    actor: str,
+    note: str | None = None,
+    reason: str | None = None,
 ) -> WorkOrder:
-    """Move the order along the state machine, or InvalidTransition."""
+    """Move the order along the state machine, or InvalidTransition; on_hold needs a ``reason``."""
     order = await get(conn, work_order_id=work_order_id, for_update=True)
     target = states.transition(order.status, target)
+    if target == Status.ON_HOLD and reason not in states.HOLD_REASONS:
+        raise Unprocessable(
+            f"putting work order {work_order_id} on hold needs a reason,"
+            f" one of: {', '.join(sorted(states.HOLD_REASONS))}"
+        )
+    if target != Status.ON_HOLD and reason is not None:
+        raise Unprocessable("a reason is only given when putting a work order on hold")
     if target in states.NEEDS_ENGINEER and order.engineer_id is None:
         raise Conflict(f"work order {work_order_id} has no engineer; assign one before moving it to {target.value!r}")
     await act_as(conn, actor)
     try:
         async with conn.transaction(), conn.cursor(row_factory=class_row(WorkOrder)) as cur:
             await cur.execute(
-                "update service.work_orders set status = %(to)s where id = %(id)s returning *",
-                {"to": target, "id": work_order_id},
+                """
+                update service.work_orders set status = %(to)s, hold_reason = %(reason)s
+                 where id = %(id)s
+                returning *
+                """,
+                {"to": target, "reason": reason, "id": work_order_id},
             )
             updated = await cur.fetchone()
     except errors.CheckViolation as exc:
@@ -209,6 +232,8 @@ async def transition(
             raise Conflict(
                 f"complaint {work_order_id} needs a root_cause and a follow_up before it is {target.value}"
             ) from None
+        if exc.diag.constraint_name in _MOVE_RULES:
+            raise Conflict(exc.diag.message_primary or str(exc)) from None
         raise
     await record_event(
         conn,
@@ -219,6 +244,47 @@ async def transition(
         to_status=target,
         engineer_id=order.engineer_id,
         note=note,
+        details={"hold_reason": reason} if reason is not None else None,
+    )
+    return updated
+
+
+async def completed_at(conn: AsyncConnection, *, work_order_id: int) -> datetime | None:
+    """When the order was last completed (its latest move into completed), or None."""
+    cur = await conn.execute("select service.completed_at(%(id)s)", {"id": work_order_id})
+    (at,) = await cur.fetchone()
+    return at
+
+
+async def reopen(conn: AsyncConnection, *, work_order_id: int, reason: str, actor: str) -> WorkOrder:
+    """Bring a completed or closed order back to its engineer (assigned) within the reopen window."""
+    order = await get(conn, work_order_id=work_order_id, for_update=True)
+    done_at = await completed_at(conn, work_order_id=work_order_id)
+    now_cur = await conn.execute("select now()")
+    (now,) = await now_cur.fetchone()
+    target = states.reopen(order.status, completed_at=done_at, now=now)
+    await act_as(conn, actor)
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(WorkOrder)) as cur:
+            await cur.execute(
+                "update service.work_orders set status = %(to)s where id = %(id)s returning *",
+                {"to": target, "id": work_order_id},
+            )
+            updated = await cur.fetchone()
+    except errors.CheckViolation as exc:
+        if exc.diag.constraint_name in _MOVE_RULES:
+            raise Conflict(exc.diag.message_primary or str(exc)) from None
+        raise
+    await record_event(
+        conn,
+        work_order_id=work_order_id,
+        actor=actor,
+        kind="reopened",
+        from_status=order.status,
+        to_status=target,
+        engineer_id=order.engineer_id,
+        note=reason,
+        details={"completed_at": done_at.isoformat() if done_at else None},
     )
     return updated
 

@@ -1,18 +1,24 @@
 """The work-order state machine: pure, no I/O.
 
 new -> assigned -> accepted -> en_route -> on_site -> in_progress -> completed -> closed.
-Any open order can be put on hold; held orders resume as assigned (the engineer accepts again) or,
-when the engineer was already working on it, straight back to in_progress. Orders not yet being
-worked on can be cancelled; work in progress is put on hold first. ``closed`` and ``cancelled`` are final.
+An engineer who checks in without having said they were on their way goes from accepted to on_site.
+Any open order can be put on hold, always with a reason (``HOLD_REASONS``); held orders resume as
+assigned (the engineer accepts again) or, when the engineer was already working on it, straight back to
+in_progress. Orders not yet being worked on can be cancelled; work in progress is put on hold first.
+``cancelled`` is final; ``completed`` and ``closed`` are final for ordinary moves, but a reopen
+(``REOPEN``, its own request with a reason) brings them back to assigned, for the same engineer,
+within ``REOPEN_WINDOW`` of the completion. After that a new order is opened instead.
 
-The same table lives in ``service.work_order_transitions``, where a trigger refuses any other move.
+The same table lives in ``service.work_order_transitions`` (kind ``move`` or ``reopen``), where a
+trigger refuses any other move and a reopen outside the window.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from service_core.errors import InvalidTransition
+from service_core.errors import Conflict, InvalidTransition
 
 
 class Status(StrEnum):
@@ -33,7 +39,7 @@ S = Status
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.NEW: frozenset({S.ASSIGNED, S.ON_HOLD, S.CANCELLED}),
     S.ASSIGNED: frozenset({S.ACCEPTED, S.ON_HOLD, S.CANCELLED}),
-    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ON_HOLD, S.CANCELLED}),
+    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ON_SITE, S.ON_HOLD, S.CANCELLED}),
     S.EN_ROUTE: frozenset({S.ON_SITE, S.ON_HOLD, S.CANCELLED}),
     S.ON_SITE: frozenset({S.IN_PROGRESS, S.ON_HOLD, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({S.COMPLETED, S.ON_HOLD}),
@@ -42,6 +48,14 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.CLOSED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+
+# Reopening a finished order: not an ordinary move (POST /work-orders/{id}/reopen only), and only within
+# REOPEN_WINDOW of its completion (``service.reopen_window()`` in the database says the same).
+REOPEN: dict[Status, frozenset[Status]] = {S.COMPLETED: frozenset({S.ASSIGNED}), S.CLOSED: frozenset({S.ASSIGNED})}
+REOPEN_WINDOW = timedelta(days=7)
+
+# Why an order waits (check ``work_orders_hold_reason``: on_hold exactly when a reason is set).
+HOLD_REASONS: frozenset[str] = frozenset({"waiting_parts", "waiting_customer", "waiting_approval", "other"})
 
 # While in one of these, a preventive order blocks a second one for the same asset and failure mode
 # (the partial unique index ``work_orders_one_open_preventive`` says the same).
@@ -65,3 +79,25 @@ def transition(current: Status | str, target: Status | str) -> Status:
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(current.value, target.value, {s.value for s in TRANSITIONS[current]})
     return target
+
+
+def reopen(current: Status | str, *, completed_at: datetime | None, now: datetime) -> Status:
+    """Where a reopened order goes (assigned), or :class:`Conflict` / :class:`ReopenWindowPassed`."""
+    current = Status(current)
+    if current not in REOPEN:
+        raise Conflict(f"only a completed or closed work order can be reopened; this one is {current.value!r}")
+    if completed_at is None or now - completed_at > REOPEN_WINDOW:
+        raise ReopenWindowPassed(completed_at)
+    (target,) = REOPEN[current]
+    return target
+
+
+class ReopenWindowPassed(Conflict):
+    """The order was finished too long ago to reopen: the customer gets a new order."""
+
+    def __init__(self, completed_at: datetime | None) -> None:
+        when = f"it was completed at {completed_at.isoformat()}" if completed_at else "its completion is not recorded"
+        super().__init__(
+            f"the reopen window of {REOPEN_WINDOW.days} days has passed ({when}): open a new work order instead"
+        )
+        self.completed_at = completed_at

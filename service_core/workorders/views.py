@@ -16,6 +16,7 @@ from service_core.schemas import ReadSchema
 from service_core.workorders import flows, service
 from service_core.workorders.schemas import (
     AssignRequest,
+    ReopenRequest,
     TransitionRequest,
     WorkOrderCreate,
     WorkOrderDetail,
@@ -91,8 +92,20 @@ async def work_order_audit(conn: ConnDep, work_order_id: int):
 async def transition_work_order(conn: ConnDep, work_order_id: int, request: TransitionRequest):
     """Move the order along its state machine; an illegal move is a 409 naming the allowed ones."""
     await service.transition(
-        conn, work_order_id=work_order_id, target=request.to, actor=request.actor, note=request.note
+        conn,
+        work_order_id=work_order_id,
+        target=request.to,
+        actor=request.actor,
+        note=request.note,
+        reason=request.reason,
     )
+    return await _detail(conn, work_order_id)
+
+
+@router.post("/work-orders/{work_order_id}/reopen", response_model=WorkOrderDetail)
+async def reopen_work_order(conn: ConnDep, work_order_id: int, request: ReopenRequest):
+    """Reopen a completed or closed order for the same engineer, within 7 days of its completion (else 409)."""
+    await service.reopen(conn, work_order_id=work_order_id, reason=request.reason, actor=request.actor)
     return await _detail(conn, work_order_id)
 
 

@@ -103,8 +103,11 @@ async def test_next_alert_after_closing_opens_a_new_order(aconn: psycopg.AsyncCo
         other_mode = await open_preventive_order(aconn, alert=an_alert(failure_mode="imbalance"), alert_id=None, now=NOW)
         assert other_mode is not None and other_mode.work_order_id != first.work_order_id
 
-        for target in ["accepted", "en_route", "on_hold"]:
+        for target in ["accepted", "en_route"]:
             await service.transition(aconn, work_order_id=first.work_order_id, target=target, actor="eva")
+        await service.transition(
+            aconn, work_order_id=first.work_order_id, target="on_hold", reason="waiting_parts", actor="eva"
+        )
         assert await open_preventive_order(aconn, alert=an_alert(), alert_id=None, now=NOW) is None  # on hold is open
         for target in ["in_progress", "completed"]:
             await service.transition(aconn, work_order_id=first.work_order_id, target=target, actor="eva")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service_core.errors import InvalidTransition
+from service_core.errors import Conflict, InvalidTransition
 from service_core.workorders import states
-from service_core.workorders.states import TRANSITIONS, Status
+from service_core.workorders.states import REOPEN, REOPEN_WINDOW, TRANSITIONS, ReopenWindowPassed, Status
 
 LEGAL = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
 ILLEGAL = [(a, b) for a, b in itertools.product(Status, Status) if b not in TRANSITIONS[a]]
@@ -65,8 +66,23 @@ def test_unknown_status_is_a_value_error() -> None:
 
 
 def test_database_holds_the_same_table(conn: psycopg.Connection) -> None:
-    rows = conn.execute("select from_status, to_status from service.work_order_transitions").fetchall()
-    assert set(rows) == {(a.value, b.value) for a, b in LEGAL}
+    rows = conn.execute("select from_status, to_status, kind from service.work_order_transitions").fetchall()
+    reopens = {(a.value, b.value, "reopen") for a, targets in REOPEN.items() for b in targets}
+    assert set(rows) == {(a.value, b.value, "move") for a, b in LEGAL} | reopens
+    (window,) = conn.execute("select service.reopen_window()").fetchone()
+    assert window == REOPEN_WINDOW
+
+
+def test_reopen_only_finished_orders_within_the_window() -> None:
+    done = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+    for current in ("completed", "closed"):
+        assert states.reopen(current, completed_at=done, now=done + REOPEN_WINDOW) is Status.ASSIGNED
+        with pytest.raises(ReopenWindowPassed, match="reopen window of 7 days has passed.*open a new work order"):
+            states.reopen(current, completed_at=done, now=done + REOPEN_WINDOW + timedelta(seconds=1))
+    with pytest.raises(Conflict, match="only a completed or closed work order can be reopened; this one is 'on_hold'"):
+        states.reopen("on_hold", completed_at=done, now=done)
+    with pytest.raises(ReopenWindowPassed, match="completion is not recorded"):
+        states.reopen("closed", completed_at=None, now=done)
 
 
 def test_database_refuses_an_illegal_update(conn: psycopg.Connection) -> None:

@@ -102,9 +102,10 @@ async def test_random_sequences_through_the_api(client: httpx.AsyncClient, targe
     await client.post(f"/work-orders/{order['id']}/assign", json={"engineer_id": engineer_id, "actor": "dispatch"})
     current, moves = Status.ASSIGNED, []
     for i, target in enumerate(targets):
-        response = await client.post(
-            f"/work-orders/{order['id']}/transitions", json={"to": target.value, "actor": f"actor-{i}"}
-        )
+        body = {"to": target.value, "actor": f"actor-{i}"}
+        if target == Status.ON_HOLD:
+            body["reason"] = "other"  # a hold always says why
+        response = await client.post(f"/work-orders/{order['id']}/transitions", json=body)
         if target in TRANSITIONS[current]:
             assert response.status_code == 200, response.text
             moves.append((current.value, target.value, f"actor-{i}"))
@@ -134,7 +135,10 @@ async def test_reassign_and_on_hold(client: httpx.AsyncClient) -> None:
     await client.post(f"{url}/transitions", json={"to": "accepted", "actor": "bo"})
     late = await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})
     assert late.status_code == 409 and "'accepted' to 'assigned'" in late.json()["detail"]
-    await client.post(f"{url}/transitions", json={"to": "on_hold", "actor": "bo", "note": "waiting for a seal kit"})
+    await client.post(
+        f"{url}/transitions",
+        json={"to": "on_hold", "reason": "waiting_parts", "actor": "bo", "note": "waiting for a seal kit"},
+    )
     back = await client.post(f"{url}/assign", json={"engineer_id": first, "actor": "desk"})
     assert back.status_code == 200 and back.json()["engineer_id"] == first
     kinds = [(e["kind"], e["to_status"], e["engineer_id"]) for e in back.json()["events"]]
