@@ -81,9 +81,10 @@ async def qr_submit(request: Request, conn: ConnDep, token: str):
         asset = await qr.get_asset_by_token(conn, token=token)
     except NotFound:
         return _unknown(request, "This QR code is unknown: your report could not be matched to any equipment.")
-    form = await request.form(max_files=1, max_fields=10)
-    values = {k: v if isinstance(v := form.get(k, ""), str) else "" for k in ("name", "contact", "description")}
-    errors: dict[str, str] = {}
+    async with request.form(max_files=1, max_fields=10) as form:  # closes the spooled upload afterwards
+        values = {k: v if isinstance(v := form.get(k, ""), str) else "" for k in ("name", "contact", "description")}
+        photo, problem = await _photo(form.get("photo"))
+    errors: dict[str, str] = {"photo": problem} if problem else {}
     try:
         report_in = QrReportForm(**values)
     except ValidationError as exc:
@@ -91,9 +92,6 @@ async def qr_submit(request: Request, conn: ConnDep, token: str):
         for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else "form"
             errors.setdefault(field, error["msg"].removeprefix("Value error, "))
-    photo, problem = await _photo(form.get("photo"))
-    if problem:
-        errors["photo"] = problem
     if report_in is None or errors:
         return _report_page(request, asset, values=values, errors=errors, status_code=422)
     original = {
