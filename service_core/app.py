@@ -24,6 +24,7 @@ from service_core.intake.public import router as intake_public_router
 from service_core.intake.views import router as intake_router
 from service_core.knowledge.views import router as knowledge_router
 from service_core.kpis.views import router as kpis_router
+from service_core.sla.views import router as sla_router
 from service_core.workorders.views import router as workorders_router
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -72,6 +73,6 @@ def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) ->
         return Health(status="ok", database="ok")
 
     for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router,
-                   knowledge_router, kpis_router, intake_router, intake_public_router):
+                   knowledge_router, kpis_router, intake_router, intake_public_router, sla_router):
         app.include_router(router)
     return app
