@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     topic_root: str = "fleet"
     gateway_client_id: str = "fleetcare-gateway"
     gateway_shared_group: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, description="inbound e-mail to service requests; a free port if taken")
 
     @field_validator("database_url")
     @classmethod
