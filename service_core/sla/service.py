@@ -250,6 +250,9 @@ pause_hold_reasons = %(pause_hold_reasons)s, warn_at_share = %(warn_at_share)s
 
 
 async def _write_policy(conn: AsyncConnection, statement: str, policy_in: PolicyCreate, **keys: int) -> int:
+    cur = await conn.execute("select 1 from service.sla_calendars where id = %(id)s", {"id": policy_in.calendar_id})
+    if await cur.fetchone() is None:  # said first: it is the clearer complaint when the match clashes too
+        raise Unprocessable(f"calendar {policy_in.calendar_id} not found")
     await act_as(conn, policy_in.actor)
     try:
         async with conn.transaction():

@@ -32,12 +32,15 @@ async def an_order(
     return order.id
 
 
-async def move(conn: AsyncConnection, order_id: int, to: str, *, at: datetime, engineer_id: int | None = None) -> None:
-    """Assign the order (``to='assigned'``) or move it, as if it happened at ``at``."""
+async def move(
+    conn: AsyncConnection, order_id: int, to: str, *, at: datetime, engineer_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    """Assign the order (``to='assigned'``) or move it (on_hold with its ``reason``), as if it happened at ``at``."""
     if to == "assigned":
         await workorders.assign(conn, work_order_id=order_id, engineer_id=engineer_id, actor="desk")
     else:
-        await workorders.transition(conn, work_order_id=order_id, target=to, actor="eva")
+        await workorders.transition(conn, work_order_id=order_id, target=to, actor="eva", reason=reason)
     await _backdate_last_event(conn, order_id, at)
 
 
