@@ -16,6 +16,7 @@ from service_core.db import create_pool
 from service_core.notifications.publisher import run_publisher
 from service_core.runtime.detection import DetectionStage
 from service_core.settings import Settings
+from service_core.sla.job import run_sla_job
 
 
 def _require(settings: Settings, *names: str) -> bool:
@@ -27,7 +28,7 @@ def _require(settings: Settings, *names: str) -> bool:
 
 
 def run_gateway(settings: Settings) -> int:
-    """A gateway worker with the detector, and the notification publisher."""
+    """A gateway worker with the detector, the notification publisher and the SLA escalation job."""
     if not _require(settings, "database_url", "mqtt_url"):
         return 2
     asyncio.run(_gateway(settings))
@@ -48,7 +49,9 @@ async def _gateway(settings: Settings) -> None:
             pool, processors=[detection],
         )
         print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
-        await asyncio.gather(gateway.run(stop), run_publisher(pool, broker=broker, stop=stop))
+        await asyncio.gather(
+            gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop)
+        )
         await detection.checkpoint()
     finally:
         await pool.close()

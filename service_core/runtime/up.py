@@ -21,6 +21,7 @@ from service_core.runtime.detection import Detection, DetectionStage
 from service_core.runtime.infrastructure import Infrastructure
 from service_core.runtime.ports import free_port
 from service_core.settings import Settings
+from service_core.sla.job import run_sla_job
 from simulators.errors import ConfigRejected
 from simulators.fleet import Fleet, FleetConfig
 from telemetry import store as telemetry_store
@@ -102,6 +103,7 @@ async def serve(
         tasks = [
             asyncio.create_task(gateway.run(stop), name="gateway"),
             asyncio.create_task(run_publisher(pool, broker=infra.broker, stop=stop), name="notifications"),
+            asyncio.create_task(run_sla_job(pool, stop=stop), name="sla"),
             asyncio.create_task(api.serve(), name="api"),
             asyncio.create_task(_report(console, pool, gateway, detection, fleet, stop), name="console"),
         ]
