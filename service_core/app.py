@@ -19,6 +19,7 @@ from service_core.deps import ConnDep
 from service_core.dispatch.views import router as dispatch_router
 from service_core.engineers.views import router as engineers_router
 from service_core.errors import install_handlers
+from service_core.fieldwork.views import router as fieldwork_router
 from service_core.fleet.views import router as fleet_router
 from service_core.intake.public import router as intake_public_router
 from service_core.intake.views import router as intake_router
@@ -73,6 +74,7 @@ def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) ->
         return Health(status="ok", database="ok")
 
     for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router,
-                   knowledge_router, kpis_router, intake_router, intake_public_router, sla_router):
+                   knowledge_router, kpis_router, intake_router, intake_public_router, sla_router,
+                   fieldwork_router):
         app.include_router(router)
     return app
