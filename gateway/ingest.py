@@ -1,7 +1,7 @@
 """Triage of a batch of deliveries: pure, no I/O.
 
 Every delivery ends in exactly one place: accepted samples, a status change,
-or a dead letter with its reason.
+a device fault, or a dead letter with its reason.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import datetime
 
 from gateway.errors import PayloadRejected
 from gateway.mqtt import Delivery
-from gateway.payloads import Limits, parse_telemetry
+from gateway.payloads import Limits, parse_fault, parse_telemetry
 from gateway.store import DeadLetter
 from gateway.topics import Channel, TopicScheme
-from telemetry.readings import Sample
+from telemetry.readings import DeviceFault, Sample
 
 STATUSES = {b"online": "online", b"offline": "offline"}
 
@@ -31,6 +31,7 @@ class StatusChange:
 class Triage:
     samples: list[Sample] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
+    faults: list[DeviceFault] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
     def seen(self) -> dict[str, tuple[datetime, int | None]]:
@@ -50,7 +51,7 @@ def triage(
     now: datetime,
     limits: Limits = Limits(),
 ) -> Triage:
-    """Sort a batch into samples, status changes and dead letters."""
+    """Sort a batch into samples, status changes, device faults and dead letters."""
     out = Triage()
     for d in deliveries:
         try:
@@ -68,6 +69,8 @@ def triage(
                 if d.payload.strip() not in STATUSES:
                     raise PayloadRejected(f"status must be 'online' or 'offline', got {d.payload[:40]!r}")
                 out.statuses.append(StatusChange(topic.asset_id, STATUSES[d.payload.strip()], now))
+            elif topic.channel is Channel.FAULTS:
+                out.faults.append(parse_fault(topic.asset_id, d.payload, now=now, limits=limits))
             else:
                 raise PayloadRejected(f"channel {topic.channel.value!r} is not processed by the gateway")
         except PayloadRejected as exc:

@@ -1,6 +1,6 @@
 """What a telemetry message must look like, checked with pydantic at the edge.
 
-A message body is one sample or a JSON array of samples::
+A telemetry body is one sample or a JSON array of samples::
 
     {"ts": "2026-11-22T08:00:00Z", "seq": 42, "metrics": {"vibration_rms_mm_s": 2.1}}
     [{"ts": 1795334400000, "seq": 42, "metrics": {...}}, {"ts": ..., "seq": 43, "metrics": {...}}]
@@ -8,6 +8,10 @@ A message body is one sample or a JSON array of samples::
 ``ts`` is ISO-8601 with a zone or epoch milliseconds; ``seq`` is the device's
 message counter; ``metrics`` maps a metric name to a finite number.  A body may
 name its ``asset_id``; it must then be the topic's.
+
+A fault body is one fault code the device reports about itself::
+
+    {"ts": "2026-11-22T08:00:00Z", "code": "E-042", "severity": "warning", "message": "seal pressure low"}
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,11 +33,12 @@ from pydantic import (
 )
 
 from gateway.errors import PayloadRejected
-from telemetry.readings import Sample
+from telemetry.readings import DeviceFault, Sample
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_SAMPLES = 1000
 MAX_METRICS = 64
+MAX_FAULT_BYTES = 8 * 1024
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _EPOCH_MIN = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -112,6 +117,43 @@ def parse_telemetry(asset_id: str, payload: bytes, *, now: datetime, limits: Lim
             raise PayloadRejected(f"{where}ts {sample.ts.isoformat()} is before {_EPOCH_MIN.date()}")
         out.append(Sample(asset_id, sample.ts, {k: float(v) for k, v in sample.metrics.items()}, sample.seq))
     return out
+
+
+class FaultIn(BaseModel):
+    """A fault body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ts: datetime
+    code: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,32}$")
+    severity: Literal["info", "warning", "critical"]
+    message: str | None = Field(default=None, max_length=2000)
+    asset_id: str | None = None
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _parse_ts(cls, value: object) -> datetime:
+        return _timestamp(value)
+
+
+_FAULT = TypeAdapter(FaultIn)
+
+
+def parse_fault(asset_id: str, payload: bytes, *, now: datetime, limits: Limits = Limits()) -> DeviceFault:
+    """Turn a fault body into a fault, or raise :class:`PayloadRejected` saying why."""
+    if len(payload) > MAX_FAULT_BYTES:
+        raise PayloadRejected(f"fault payload of {len(payload)} bytes exceeds {MAX_FAULT_BYTES}")
+    try:
+        fault = _FAULT.validate_json(payload)
+    except ValidationError as exc:
+        raise PayloadRejected(_describe(exc)) from None
+    if fault.asset_id is not None and fault.asset_id != asset_id:
+        raise PayloadRejected(f"body names asset {fault.asset_id!r} but the topic names {asset_id!r}")
+    if fault.ts > now + limits.max_future:
+        raise PayloadRejected(f"ts {fault.ts.isoformat()} is more than {limits.max_future} in the future")
+    if fault.ts < _EPOCH_MIN:
+        raise PayloadRejected(f"ts {fault.ts.isoformat()} is before {_EPOCH_MIN.date()}")
+    return DeviceFault(asset_id, fault.ts, fault.code, fault.severity, fault.message)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class IngestStats:
     messages: int = 0
     samples: int = 0
+    faults: int = 0
     rows_written: int = 0
     dead_letters: int = 0
     batches: int = 0

@@ -26,11 +26,12 @@ from gateway.registry import DeviceRegistry
 from gateway.stats import IngestStats
 from gateway.topics import TopicScheme
 from telemetry import store as telemetry_store
-from telemetry.readings import Sample
+from telemetry.readings import DeviceFault, Sample
 
 log = logging.getLogger(__name__)
 
 SampleProcessor = Callable[[list[Sample]], Awaitable[None]]
+FaultProcessor = Callable[[list[DeviceFault]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +49,22 @@ class GatewayConfig:
 
 
 class Gateway:
-    """One worker. ``processors`` see the samples of each committed batch (e.g. the detector)."""
+    """One worker. ``processors`` see the samples of each committed batch (e.g. the detector);
+    ``fault_processors`` its device faults, a redelivered one included (they must be idempotent)."""
 
     def __init__(
-        self, config: GatewayConfig, pool: AsyncConnectionPool, *, processors: Sequence[SampleProcessor] = ()
+        self,
+        config: GatewayConfig,
+        pool: AsyncConnectionPool,
+        *,
+        processors: Sequence[SampleProcessor] = (),
+        fault_processors: Sequence[FaultProcessor] = (),
     ) -> None:
         self.config = config
         self.stats = IngestStats()
         self._pool = pool
         self._processors = list(processors)
+        self._fault_processors = list(fault_processors)
         self._scheme = TopicScheme(config.topic_root)
         self._registry = DeviceRegistry(self._load_sites)
 
@@ -144,6 +152,7 @@ class Gateway:
         result = triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=now, limits=self.config.limits)
         async with self._pool.connection() as conn, conn.transaction():
             rows = await telemetry_store.write_samples(conn, result.samples) if result.samples else 0
+            await telemetry_store.write_faults(conn, result.faults)
             await dead_letter_store.add_dead_letters(conn, result.dead_letters)
             await telemetry_store.record_seen(conn, result.seen())
             for change in result.statuses:
@@ -153,6 +162,7 @@ class Gateway:
         stats = self.stats
         stats.messages += len(batch)
         stats.samples += len(result.samples)
+        stats.faults += len(result.faults)
         stats.rows_written += rows
         stats.dead_letters += len(result.dead_letters)
         stats.batches += 1
@@ -166,6 +176,12 @@ class Gateway:
                 except Exception:
                     # the readings are stored; a failing consumer must not stop ingest
                     log.exception("sample processor %r failed", process)
+        if result.faults:
+            for process_faults in self._fault_processors:
+                try:
+                    await process_faults(result.faults)
+                except Exception:
+                    log.exception("fault processor %r failed", process_faults)
         return result
 
     async def _load_sites(self) -> dict[str, str]:

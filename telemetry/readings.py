@@ -29,3 +29,14 @@ class Sample:
     def readings(self) -> list[Reading]:
         """Split the sample into one reading per metric."""
         return [Reading(self.asset_id, name, self.ts, value, self.seq) for name, value in self.metrics.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFault:
+    """A fault code a device reported about itself (``{root}/{site}/{asset}/faults``)."""
+
+    asset_id: str
+    ts: datetime
+    code: str
+    severity: str  # info, warning, critical
+    message: str | None = None

@@ -1,4 +1,4 @@
-"""All SQL of the telemetry store: devices, readings (COPY, idempotent) and the read queries."""
+"""All SQL of the telemetry store: devices, readings (COPY, idempotent), device faults and the read queries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from telemetry.readings import Sample
+from telemetry.readings import DeviceFault, Sample
 
 _STAGE = """
 create temp table if not exists readings_in (
@@ -115,6 +115,42 @@ async def write_samples(conn: AsyncConnection, samples: Iterable[Sample]) -> int
         await cur.execute(_MERGE)
         added = cur.rowcount
     return added
+
+
+async def write_faults(conn: AsyncConnection, faults: Sequence[DeviceFault]) -> int:
+    """Store fault codes; one already stored (same asset, instant and code) is skipped. Returns rows added."""
+    if not faults:
+        return 0
+    cur = await conn.execute(
+        """
+        insert into telemetry.device_faults (asset_id, ts, code, severity, message)
+        select * from unnest(%(asset_ids)s::text[], %(ts)s::timestamptz[], %(codes)s::text[], %(severities)s::text[],
+                             %(messages)s::text[])
+        on conflict (asset_id, ts, code) do nothing
+        """,
+        {
+            "asset_ids": [f.asset_id for f in faults],
+            "ts": [f.ts for f in faults],
+            "codes": [f.code for f in faults],
+            "severities": [f.severity for f in faults],
+            "messages": [f.message for f in faults],
+        },
+    )
+    return cur.rowcount
+
+
+async def get_faults(conn: AsyncConnection, *, asset_id: str | None = None, limit: int = 100) -> list[DeviceFault]:
+    """The newest fault codes first, of every asset or one."""
+    async with conn.cursor(row_factory=class_row(DeviceFault)) as cur:
+        await cur.execute(
+            """
+            select asset_id, ts, code, severity, message from telemetry.device_faults
+             where %(asset_id)s::text is null or asset_id = %(asset_id)s
+             order by ts desc, id desc limit %(limit)s
+            """,
+            {"asset_id": asset_id, "limit": limit},
+        )
+        return await cur.fetchall()
 
 
 async def record_seen(conn: AsyncConnection, seen: dict[str, tuple[datetime, int | None]]) -> None:

@@ -33,16 +33,17 @@ async def provisioned(pool: AsyncConnectionPool) -> list[str]:
 class RunningGateway:
     """A gateway worker running in the test's event loop; restartable with the same client id."""
 
-    def __init__(self, pool: AsyncConnectionPool, config: GatewayConfig) -> None:
+    def __init__(self, pool: AsyncConnectionPool, config: GatewayConfig, *, fault_processors=()) -> None:
         self.pool = pool
         self.config = config
+        self.fault_processors = fault_processors
         self.gateway: Gateway | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     async def start(self) -> Gateway:
         self._stop = asyncio.Event()
-        self.gateway = Gateway(self.config, self.pool)
+        self.gateway = Gateway(self.config, self.pool, fault_processors=self.fault_processors)
         self._task = asyncio.create_task(self.gateway.run(self._stop))
         for _ in range(200):
             if self.gateway.stats.connected:
