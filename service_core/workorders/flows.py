@@ -1,4 +1,5 @@
-"""Work that crosses areas: alert -> preventive order -> dispatch -> assignment -> notification.
+"""Work that crosses areas: alert -> preventive order (and its service request) -> dispatch -> assignment ->
+notification.
 
 Everything runs in the caller's transaction, so it all happens or none of it does.
 """
@@ -16,6 +17,8 @@ from service_core.customers import service as customers_service
 from service_core.dispatch import scoring
 from service_core.dispatch import service as dispatch_service
 from service_core.errors import Unprocessable
+from service_core.intake import service as intake_service
+from service_core.intake.reports import Report
 from service_core.notifications import service as notifications_service
 from service_core.workorders import service
 from service_core.workorders.models import WorkOrder
@@ -144,6 +147,8 @@ async def open_preventive_order(
     )
     if order is None:
         return None
+    await record_detector_request(conn, alert=alert, alert_id=alert_id, work_order_id=order.id, title=order.title,
+                                  priority=priority, actor=actor)
     ranked = await dispatch_service.rank_for_asset(
         conn, asset_id=alert.asset_id, failure_mode=alert.failure_mode, at=now or datetime.now(UTC)
     )
@@ -175,6 +180,34 @@ async def open_preventive_order(
         dispatch=best,
         notification_id=notification_id,
     )
+
+
+async def record_detector_request(
+    conn: AsyncConnection, *, alert: Alert, alert_id: int | None, work_order_id: int, title: str, priority: str,
+    actor: str,
+) -> int:
+    """The service request of an alert, already triaged into the order it opened; returns its id.
+
+    Every order then has its request, whatever the channel, and a customer's report of the same trouble
+    while the order is open joins it as a duplicate.
+    """
+    evidence = evidence_of(alert)
+    request = await intake_service.record_triaged(
+        conn,
+        report=Report(
+            channel="detector",
+            asset_id=alert.asset_id,
+            subject=title,
+            description=_describe(alert),
+            priority=priority,
+            actor=actor,
+            external_id=f"alert:{alert_id}/work-order:{work_order_id}",
+            original=notifications_service.json_dumps(evidence).encode(),
+            original_type="application/json",
+        ),
+        work_order_id=work_order_id,
+    )
+    return request.id
 
 
 def _describe(alert: Alert) -> str:
