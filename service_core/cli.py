@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gateway", help="run a gateway worker (with the detector) against the configured services")
     sub.add_parser("api", help="run the HTTP API and fleet-health page against the configured database")
+    sub.add_parser("mail", help="run the SMTP server that turns e-mail into service requests (FLEETCARE_SMTP_PORT)")
     simulate = sub.add_parser("simulate", help="run simulated devices against the configured broker",
                               add_help=False)
     simulate.add_argument("args", nargs=argparse.REMAINDER)
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from service_core.runtime.components import run_api
 
         return run_api(settings)
+    if args.command == "mail":
+        from service_core.runtime.components import run_mail
+
+        return run_mail(settings)
     if args.command == "db":
         return _db_upgrade(settings)
     if args.command == "embedded":

@@ -13,8 +13,10 @@ from gateway.mqtt import BrokerAddress
 from gateway.worker import Gateway, GatewayConfig
 from service_core.app import create_app
 from service_core.db import create_pool
+from service_core.intake.mail import mail_server
 from service_core.notifications.publisher import run_publisher
 from service_core.runtime.detection import DetectionStage
+from service_core.runtime.faults import FaultIntake
 from service_core.settings import Settings
 from service_core.sla.job import run_sla_job
 
@@ -46,7 +48,7 @@ async def _gateway(settings: Settings) -> None:
             GatewayConfig(broker=broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
                           shared_group=settings.gateway_shared_group,
                           mqtt5=True if settings.mqtt5 is None else settings.mqtt5),
-            pool, processors=[detection],
+            pool, processors=[detection], fault_processors=[FaultIntake(pool)],
         )
         print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
         await asyncio.gather(
@@ -64,6 +66,25 @@ def run_api(settings: Settings) -> int:
     app = create_app(database_url=settings.database_url)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
     return 0
+
+
+def run_mail(settings: Settings) -> int:
+    """The SMTP server that turns inbound e-mail into service requests."""
+    if not _require(settings, "database_url"):
+        return 2
+    asyncio.run(_mail(settings))
+    return 0
+
+
+async def _mail(settings: Settings) -> None:
+    stop = _stop_on_signals()
+    server = mail_server(settings.database_url, host=settings.smtp_host, port=settings.smtp_port)
+    await asyncio.to_thread(server.start)
+    try:
+        print(f"service mail on smtp://{server.hostname}:{server.port}", flush=True)
+        await stop.wait()
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 def _stop_on_signals() -> asyncio.Event:

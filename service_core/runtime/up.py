@@ -14,10 +14,13 @@ from gateway.mqtt import BrokerAddress
 from gateway.worker import Gateway, GatewayConfig
 from service_core.app import create_app
 from service_core.db import create_pool
+from service_core.intake.mail import mail_server
+from service_core.intake.models import ServiceRequest
 from service_core.notifications.publisher import run_publisher
 from service_core.runtime.console import Console
 from service_core.runtime.demo import provision_fleet
 from service_core.runtime.detection import Detection, DetectionStage
+from service_core.runtime.faults import FaultIntake
 from service_core.runtime.infrastructure import Infrastructure
 from service_core.runtime.ports import free_port
 from service_core.settings import Settings
@@ -86,20 +89,25 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     pool = create_pool(infra.database_url, min_size=2, max_size=10, name="fleetcare")
     await pool.open(wait=True)
+    mail = None
     try:
         if fleet is not None:
             async with pool.connection() as conn, conn.transaction():
                 await provision_fleet(conn, assets=fleet.assets)
         detection = DetectionStage(pool, on_detection=lambda d: console.event(describe(d)))
+        faults = FaultIntake(pool, on_request=lambda i: console.event(describe_request(i.request)))
         gateway = Gateway(
             GatewayConfig(broker=infra.broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
                           shared_group=settings.gateway_shared_group, mqtt5=infra.mqtt5),
-            pool, processors=[detection],
+            pool, processors=[detection], fault_processors=[faults],
         )
         port = free_port(settings.api_port, settings.api_host)
         api = ApiServer(uvicorn.Config(create_app(database_url=infra.database_url, pool=pool),
                                        host=settings.api_host, port=port, log_level="warning"))
-        _banner(console, settings, infra, port, fleet)
+        mail = mail_server(infra.database_url, host=settings.smtp_host,
+                           port=free_port(settings.smtp_port, settings.smtp_host))
+        await asyncio.to_thread(mail.start)
+        _banner(console, settings, infra, port, fleet, mail=(mail.hostname, mail.port))
         tasks = [
             asyncio.create_task(gateway.run(stop), name="gateway"),
             asyncio.create_task(run_publisher(pool, broker=infra.broker, stop=stop), name="notifications"),
@@ -125,6 +133,8 @@ async def serve(
         await detection.checkpoint()
         return detection
     finally:
+        if mail is not None:
+            await asyncio.to_thread(mail.stop)
         await pool.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -147,11 +157,21 @@ def describe(detection: Detection) -> str:
     return text + f"\n         WORK ORDER #{order.work_order_id} ({order.priority}) → {who}"
 
 
+def describe_request(request: ServiceRequest) -> str:
+    """One line for the console about a service request a device raised."""
+    r = request
+    state = f"joins request #{r.duplicate_of}" if r.status == "duplicate" else "open"
+    return f"SERVICE REQUEST {r.tracking_code} ({r.channel}) {r.asset_id}: {r.subject} — {state}"
+
+
 def _duration(hours: float) -> str:
     return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
-def _banner(console: Console, settings: Settings, infra: Infrastructure, port: int, fleet: Fleet | None) -> None:
+def _banner(
+    console: Console, settings: Settings, infra: Infrastructure, port: int, fleet: Fleet | None, *,
+    mail: tuple[str, int] | None = None,
+) -> None:
     base = f"http://{settings.api_host}:{port}"
     lines = [
         "fleetcare is up",
@@ -161,6 +181,9 @@ def _banner(console: Console, settings: Settings, infra: Infrastructure, port: i
         f"  MQTT broker    {infra.mqtt_url}  ({infra.notes['broker']})",
         f"  devices        {settings.topic_root}/{{site}}/{{asset_id}}/telemetry",
     ]
+    if mail is not None:
+        taken = "" if mail[1] == settings.smtp_port else f"  ({settings.smtp_port} was taken)"
+        lines.append(f"  service mail   smtp://{mail[0]}:{mail[1]}  (e-mail to service requests){taken}")
     if fleet is not None:
         lines.append(f"  simulating     {len(fleet.assets)} devices at {fleet.config.rate_hz:g} Hz")
     lines.append("Press Ctrl-C to stop.")

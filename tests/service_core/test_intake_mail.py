@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import smtplib
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from email import policy
 from email.message import EmailMessage
@@ -151,3 +155,30 @@ def test_parsing_takes_html_when_there_is_no_plain_text():
     parsed = mail.parse(message.as_bytes())
     assert "Pump  stopped  & alarms" in parsed.text and parsed.fault_code == "E-7"
     assert parsed.asset_refs == ("pump-001",) and parsed.sender_name is None
+
+
+def test_fleetcare_mail_runs_the_server_on_its_port(db_url, conn):
+    """``fleetcare mail`` as an operator runs it: the configured port, a request per message, SIGTERM stops it."""
+    site = conn.execute(
+        """
+        with c as (insert into service.customers (name) values ('Harbour') returning id)
+        insert into service.sites (customer_id, code, name, region, lat, lon)
+        select id, 'rtm-01', 'Pier 7', 'NL-ZH', 51.9, 4.46 from c returning id
+        """
+    ).fetchone()[0]
+    conn.execute("insert into telemetry.devices (asset_id, site_id, model) values ('pump-001', 'rtm-01', 'CP-200')")
+    conn.execute("insert into service.assets (id, site_id, model, serial) values ('pump-001', %s, 'CP-200', 'A1')",
+                 [site])
+    port = free_port()
+    env = {**os.environ, "FLEETCARE_DATABASE_URL": db_url, "FLEETCARE_SMTP_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "service_core.cli", "mail"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert server.stdout.readline().strip() == f"service mail on smtp://127.0.0.1:{port}"
+        code, text = _send(("127.0.0.1", port), _message("[pump-001] Leak", "Leaking."))
+        assert code == 250, text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=20)
+    assert server.returncode == 0, out
+    assert conn.execute("select channel, asset_id from service.service_requests").fetchall() == [("email", "pump-001")]
