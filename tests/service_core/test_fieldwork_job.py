@@ -229,3 +229,28 @@ async def test_a_repair_with_two_visits_from_plan_to_report(
     # a finished order's record stays as it is
     late = await client.post(f"{url}/checklist/{checklist[4]['id']}", json={"done": True, "actor": "eva"})
     assert late.status_code == 409 and "reopen it first" in late.json()["detail"]
+
+
+@pytest.mark.asyncio
+async def test_a_recorded_reason_stands_in_for_a_signature_taken_after_the_last_check_in(
+    client: httpx.AsyncClient,
+) -> None:
+    _, asset_id, (eva,) = await a_fleet(client)
+    order = await an_order(client, asset_id, type="inspection", title="Yearly inspection")
+    url = f"/work-orders/{order['id']}"
+    early = await client.post(f"{url}/signature", data={"no_signature_reason": "recorded too early", "actor": "eva"})
+    assert early.status_code == 201
+    visit = (await client.post(f"{url}/visits", json={"engineer_id": eva, "actor": "desk"})).json()
+    await move(client, order["id"], "accepted")
+    await client.post(f"/visits/{visit['id']}/check-in", json=EVA_AT_PIER | {"actor": "eva"})
+    await client.post(f"/visits/{visit['id']}/check-out", json={"outcome": "fixed", "actor": "eva"} | EVA_AT_PIER)
+    for item in (await client.get(f"{url}/checklist")).json():
+        if item["required"]:
+            await client.post(f"{url}/checklist/{item['id']}", json={"done": True, "actor": "eva"})
+    stale = await client.post(f"{url}/transitions", json={"to": "completed", "actor": "eva"})
+    assert stale.status_code == 409 and "recorded after the last visit's check-in" in stale.json()["detail"]
+    await client.post(f"{url}/signature", data={"no_signature_reason": "plant unmanned at night", "actor": "eva"})
+    done = await client.post(f"{url}/transitions", json={"to": "completed", "actor": "eva"})
+    assert done.status_code == 200, done.text
+    page = await client.get(f"{url}/report.html")
+    assert "Not signed: plant unmanned at night" in page.text
