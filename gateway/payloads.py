@@ -49,7 +49,11 @@ def _timestamp(value: object) -> datetime:
     if isinstance(value, bool):
         raise ValueError("ts must be ISO-8601 text or epoch milliseconds, not a boolean")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            # not a ValueError on every platform: left alone it would escape validation and stop the worker
+            raise ValueError(f"ts {value!r} is out of range for epoch milliseconds") from None
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway import store as dead_letters
 from gateway.errors import PayloadRejected
@@ -70,6 +72,7 @@ BAD = {
     "future": (_fault("2099-01-01T00:00:00Z"), "in the future"),
     "other asset": (_fault("2026-01-01T00:00:00Z", asset_id="pump-002"), "body names asset 'pump-002'"),
     "not JSON": ("E-042 warning", "invalid JSON"),
+    "ts out of range": (_fault(10**20), "out of range for epoch milliseconds"),
 }
 
 
@@ -94,5 +97,23 @@ def test_parse_fault_reads_epoch_milliseconds_and_iso():
     iso = parse_fault("pump-001", _fault("2026-03-04T11:00:00+01:00").encode(), now=NOW)
     epoch = parse_fault("pump-001", _fault(int(NOW.timestamp() * 1000)).encode(), now=NOW)
     assert iso.ts == epoch.ts == NOW and iso.severity == "warning" and iso.asset_id == "pump-001"
+    for huge in (10**20, -(10**20), 1e308):
+        with pytest.raises(PayloadRejected, match="out of range"):
+            parse_fault("pump-001", _fault(huge).encode(), now=NOW)
     with pytest.raises(PayloadRejected, match="exceeds"):
         parse_fault("pump-001", _fault("2026-01-01T00:00:00Z", message="x" * 9000).encode(), now=NOW)
+
+
+_FIELDS = st.sampled_from(["ts", "code", "severity", "message", "asset_id", "x"])
+_VALUES = st.none() | st.integers() | st.text(max_size=40) | st.booleans() | st.sampled_from(["warning", "E-1"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.dictionaries(_FIELDS, _VALUES).map(lambda d: json.dumps(d).encode()))
+def test_any_fault_body_is_a_fault_or_rejected_with_a_reason(body):
+    try:
+        fault = parse_fault("pump-001", body, now=NOW)
+    except PayloadRejected as exc:
+        assert exc.reason
+    else:
+        assert fault.severity in ("info", "warning", "critical") and fault.ts.tzinfo is not None

@@ -14,6 +14,8 @@ from email.message import EmailMessage
 
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service_core.intake import mail
 from service_core.runtime.ports import free_port
@@ -182,3 +184,15 @@ def test_fleetcare_mail_runs_the_server_on_its_port(db_url, conn):
         out, _ = server.communicate(timeout=20)
     assert server.returncode == 0, out
     assert conn.execute("select channel, asset_id from service.service_requests").fetchall() == [("email", "pump-001")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000) | st.text(max_size=500).map(lambda t: f"From: a@b.example\r\nSubject: {t}\r\n\r\n{t}"
+                                                             .encode("utf-8", "surrogatepass")))
+def test_any_bytes_parse_or_are_refused_with_a_reason(raw):
+    try:
+        parsed = mail.parse(raw)
+    except mail.MailRejected as exc:
+        assert exc.reason
+    else:
+        assert "@" in parsed.sender_email
