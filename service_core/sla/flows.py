@@ -6,7 +6,8 @@ running at the same moment in other transactions or processes never do it twice.
 
 History as the clocks read it: every order event leaves the order in its ``to_status``; a hold's reason
 is the ``hold_reason`` in the details of the event that put the order on hold, and for the hold the order
-is in now, the order's own ``hold_reason``.
+is in now, the order's own ``hold_reason``; a visit's ``checked_in`` event counts from the check-in time
+in its details (``at``), which the engineer's app may report late.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from psycopg import AsyncConnection
 
 from service_core.notifications import service as notifications_service
 from service_core.sla import policies, rules, service
-from service_core.sla.clock import BusinessCalendar, Clock, Step, clocks, first_met
+from service_core.sla.clock import ARRIVAL_EVENT, BusinessCalendar, Clock, Step, clocks, first_met
 from service_core.sla.models import EscalationRule, OrderFacts, Policy
 from service_core.workorders import service as workorders_service
 from service_core.workorders.models import WorkOrderEvent
@@ -79,7 +80,7 @@ def steps_of(order: OrderFacts, events: Sequence[WorkOrderEvent]) -> list[Step]:
         reason = (event.details or {}).get("hold_reason") if event.to_status == "on_hold" else None
         if reason is None and event.to_status == "on_hold" and steps and steps[-1].status == "on_hold":
             reason = steps[-1].hold_reason  # a later event during the same hold keeps its reason
-        steps.append(Step(at=event.at, status=event.to_status, kind=event.kind, hold_reason=reason))
+        steps.append(Step(at=_when(event, steps), status=event.to_status, kind=event.kind, hold_reason=reason))
     if order.status == "on_hold" and order.hold_reason is not None:
         for i in range(len(steps) - 1, -1, -1):
             if steps[i].status != "on_hold":
@@ -88,6 +89,19 @@ def steps_of(order: OrderFacts, events: Sequence[WorkOrderEvent]) -> list[Step]:
                 s = steps[i]
                 steps[i] = Step(at=s.at, status=s.status, kind=s.kind, hold_reason=order.hold_reason)
     return steps
+
+
+def _when(event: WorkOrderEvent, earlier: Sequence[Step]) -> datetime:
+    """When it happened: a visit's check-in may be recorded after the engineer arrived (its details say when),
+    though never before the step that came before it."""
+    arrived = (event.details or {}).get("at") if event.kind == ARRIVAL_EVENT else None
+    if not isinstance(arrived, str):
+        return event.at
+    try:
+        at = min(event.at, datetime.fromisoformat(arrived))
+    except (TypeError, ValueError):
+        return event.at
+    return max(at, earlier[-1].at) if earlier else at
 
 
 def sla_of(order: OrderFacts, events: Sequence[WorkOrderEvent], setup: Setup, *, now: datetime) -> OrderSla:

@@ -28,7 +28,7 @@ async def an_order(
                                     priority=priority)
     await conn.execute("update service.work_orders set created_at = %(at)s where id = %(id)s",
                        {"at": created_at, "id": order.id})
-    await _backdate_last_event(conn, order.id, created_at)
+    await backdate_last_event(conn, order.id, created_at)
     return order.id
 
 
@@ -41,7 +41,7 @@ async def move(
         await workorders.assign(conn, work_order_id=order_id, engineer_id=engineer_id, actor="desk")
     else:
         await workorders.transition(conn, work_order_id=order_id, target=to, actor="eva", reason=reason)
-    await _backdate_last_event(conn, order_id, at)
+    await backdate_last_event(conn, order_id, at)
 
 
 async def a_contract(conn: AsyncConnection, *, customer_id: int, level: str, starts_on: date, ends_on: date) -> None:
@@ -74,7 +74,7 @@ async def events_of(conn: AsyncConnection, order_id: int, kind: str) -> list[tup
     return await cur.fetchall()
 
 
-async def _backdate_last_event(conn: AsyncConnection, order_id: int, at: datetime) -> None:
+async def backdate_last_event(conn: AsyncConnection, order_id: int, at: datetime) -> None:
     await conn.execute(
         """
         update service.work_order_events set at = %(at)s

@@ -9,10 +9,12 @@ import httpx
 import psycopg
 import pytest
 
+from service_core.fieldwork import flows as fieldwork
+from service_core.fieldwork.schemas import CheckIn, VisitCreate
 from service_core.sla import flows
 from service_core.workorders import service as workorders
 from service_core.workorders.schemas import WorkOrderUpdate
-from tests.service_core.sla_helpers import a_fleet, an_order, move
+from tests.service_core.sla_helpers import a_fleet, an_order, backdate_last_event, move
 
 MONDAY_8 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 WEEK = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(1, 6)]
@@ -252,3 +254,22 @@ async def test_the_at_risk_list_soonest_due_first_and_filtered(
     by_priority = (await client.get("/sla/at-risk", params={"priority": "high"})).json()
     assert [o["work_order_id"] for o in by_priority] == [high]
     assert (await client.get("/sla/at-risk", params={"priority": "asap"})).status_code == 422
+
+
+@pytest.mark.asyncio
+async def test_arrival_is_the_visits_check_in_time_even_when_reported_late(aconn: psycopg.AsyncConnection) -> None:
+    async with aconn.transaction():
+        asset_id, engineer_id, _ = await a_fleet(aconn)
+        order_id = await an_order(aconn, asset_id=asset_id, created_at=MONDAY_8)
+        await move(aconn, order_id, "assigned", at=MONDAY_8 + timedelta(minutes=10), engineer_id=engineer_id)
+        await move(aconn, order_id, "accepted", at=MONDAY_8 + timedelta(minutes=20))
+        visit = await fieldwork.plan_visit(aconn, work_order_id=order_id,
+                                           visit_in=VisitCreate(engineer_id=engineer_id, actor="desk"))
+        await backdate_last_event(aconn, order_id, MONDAY_8 + timedelta(minutes=30))
+        # the app syncs today what happened on Monday 11:00
+        await fieldwork.check_in(aconn, visit_id=visit.id, check_in_in=CheckIn(
+            lat=51.9, lon=4.46, at=MONDAY_8 + timedelta(hours=3), actor="eva"))
+    sla = await flows.order_sla(aconn, work_order_id=order_id, now=MONDAY_8 + timedelta(days=1))
+    response, arrival, _ = sla.clocks
+    assert (response.state, response.elapsed_minutes) == ("met", 20)
+    assert (arrival.state, arrival.met_at, arrival.elapsed_minutes) == ("met", MONDAY_8 + timedelta(hours=3), 180)
