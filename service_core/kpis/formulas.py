@@ -38,8 +38,12 @@ whatever its kind (a check-in may move an order to on_site).
   (numerator); and the mean score.
 - NPS: among surveys answered in the period with an NPS score, 100 x (promoters (9-10) - detractors (0-6))
   / answers.
-- SLA compliance (response, arrival, resolution) is not computed here: the report's ``sla`` field is
-  filled from service_core.sla, which owns the promises and their clocks.
+- SLA compliance, per clock (response, arrival, resolution; defined in ``service_core.sla.clock``), over
+  orders created before the end of the period, their clocks taken as of the period's end (or now): a
+  clock counts in the period in which it was settled, that is met (``met_at`` in the period) or, still
+  unmet, breached (its target reached, ``due_at``, in the period). Numerator: clocks met within their
+  target; denominator: clocks settled in the period. A clock still running within its target, paused,
+  or stopped by a cancellation does not count; an order no SLA policy covers has no clocks.
 
 Rates are ``None`` when their denominator is 0.
 """
@@ -97,6 +101,21 @@ def nps(promoters: int, detractors: int, answers: int) -> float | None:
     25.0
     """
     return round(100 * (promoters - detractors) / answers, 1) if answers else None
+
+
+def sla_compliance(settled: Iterable[tuple[str, bool]], metrics: Sequence[str]) -> dict[str, Ratio]:
+    """Per metric, the share of settled clocks that were met within target.
+
+    >>> sla_compliance([("response", True), ("response", False), ("resolution", True)], ["response", "arrival"])
+    {'response': Ratio(numerator=1, denominator=2, rate=0.5), 'arrival': Ratio(numerator=0, denominator=0, rate=None)}
+    """
+    met = dict.fromkeys(metrics, 0)
+    total = dict.fromkeys(metrics, 0)
+    for metric, within in settled:
+        if metric in total:
+            total[metric] += 1
+            met[metric] += within
+    return {m: ratio(met[m], total[m]) for m in metrics}
 
 
 def asset_years(seconds: float) -> float:

@@ -88,6 +88,12 @@ class OrderMix(ReadSchema):
     by_type: dict[str, int]
 
 
+class SlaCompliance(ReadSchema):
+    response: Ratio
+    arrival: Ratio
+    resolution: Ratio
+
+
 class Csat(Ratio):
     mean: float | None = Field(description="Mean CSAT score, 1-5")
 
@@ -119,7 +125,4 @@ class KpiReport(ReadSchema):
     order_mix: OrderMix
     csat: Csat
     nps: Nps
-    sla: dict[str, Any] | None = Field(
-        default=None,
-        description="SLA compliance (response, arrival, resolution), filled from service_core.sla; null until then",
-    )
+    sla: SlaCompliance = Field(description="Clocks met within target / clocks settled in the period, per clock")

@@ -6,12 +6,15 @@ See ``service_core.kpis.formulas`` for each KPI's definition.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from service_core.kpis import formulas
 from service_core.kpis.models import EngineerLabour, ModelExposure, OrderFigures, Scope, SurveyFigures
+from service_core.sla import flows as sla_flows
+from service_core.sla.clock import METRICS
 
 # The orders the filters keep (engineer: the order's current engineer).
 _SCOPE = """
@@ -176,8 +179,30 @@ async def get_survey_figures(conn: AsyncConnection, *, scope: Scope) -> SurveyFi
         return await cur.fetchone()
 
 
+_ORDERS_BEFORE_END = f"""
+with {_SCOPE}
+select id from scope where created_at < %(end)s order by id
+"""
+
+
+async def get_sla_compliance(conn: AsyncConnection, *, scope: Scope, now: datetime | None = None) -> dict:
+    """Per SLA clock, the clocks settled in the period and how many were met within target (see formulas)."""
+    cur = await conn.execute(_ORDERS_BEFORE_END, asdict(scope))
+    ids = [row[0] for row in await cur.fetchall()]
+    as_of = min(scope.end, now or datetime.now(UTC))
+    settled = []
+    for sla in await sla_flows.orders_sla(conn, work_order_ids=ids, now=as_of):
+        for clock in sla.clocks:
+            if clock.met_at is not None:
+                if scope.start <= clock.met_at < scope.end:
+                    settled.append((clock.metric, clock.state == "met"))
+            elif clock.state == "breached" and clock.due_at is not None and scope.start <= clock.due_at < scope.end:
+                settled.append((clock.metric, False))
+    return {metric: asdict(r) for metric, r in formulas.sla_compliance(settled, METRICS).items()}
+
+
 async def get(conn: AsyncConnection, *, scope: Scope) -> dict:
-    """Every KPI of the scope, with the counts behind each rate; ``sla`` is left to service_core.sla."""
+    """Every KPI of the scope, with the counts behind each rate."""
     orders = await get_order_figures(conn, scope=scope)
     labour = await get_labour(conn, scope=scope)
     failures = await get_failures(conn, scope=scope)
@@ -225,7 +250,7 @@ async def get(conn: AsyncConnection, *, scope: Scope) -> dict:
             "detractors": surveys.detractors,
             "score": formulas.nps(surveys.promoters, surveys.detractors, surveys.nps_answers),
         },
-        "sla": None,
+        "sla": await get_sla_compliance(conn, scope=scope),
     }
 
 

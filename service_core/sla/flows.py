@@ -136,7 +136,15 @@ async def order_sla(conn: AsyncConnection, *, work_order_id: int, now: datetime)
 
 async def open_orders_sla(conn: AsyncConnection, *, now: datetime, **filters) -> list[OrderSla]:
     """The SLA of every open order matching the filters (region, site_id, engineer_id, priority), by id."""
-    orders = await service.get_order_facts(conn, open_only=True, **filters)
+    return await _slas(conn, await service.get_order_facts(conn, open_only=True, **filters), now=now)
+
+
+async def orders_sla(conn: AsyncConnection, *, work_order_ids: list[int], now: datetime) -> list[OrderSla]:
+    """The SLA of each of these orders as of ``now``, by id (the KPIs' compliance figures)."""
+    return await _slas(conn, await service.get_order_facts(conn, work_order_ids=work_order_ids), now=now)
+
+
+async def _slas(conn: AsyncConnection, orders: Sequence[OrderFacts], *, now: datetime) -> list[OrderSla]:
     events = await service.get_events_of(conn, work_order_ids=[o.id for o in orders])
     setup = await load_setup(conn)
     return [sla_of(o, events[o.id], setup, now=now) for o in orders]

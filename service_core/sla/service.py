@@ -76,6 +76,7 @@ select o.id, o.title, o.type, o.status, o.priority, o.hold_reason, o.support_lin
   join service.assets a on a.id = o.asset_id
   join service.sites s on s.id = a.site_id
  where (%(id)s::bigint is null or o.id = %(id)s)
+   and (%(ids)s::bigint[] is null or o.id = any(%(ids)s::bigint[]))
    and (not %(open_only)s or o.status not in ('completed', 'closed', 'cancelled'))
    and (%(region)s::text is null or s.region = %(region)s)
    and (%(site_id)s::bigint is null or s.id = %(site_id)s)
@@ -521,6 +522,7 @@ async def get_order_facts(
     conn: AsyncConnection,
     *,
     work_order_id: int | None = None,
+    work_order_ids: list[int] | None = None,
     open_only: bool = False,
     region: str | None = None,
     site_id: int | None = None,
@@ -533,6 +535,7 @@ async def get_order_facts(
             _ORDER_FACTS,
             {
                 "id": work_order_id,
+                "ids": work_order_ids,
                 "open_only": open_only,
                 "region": region,
                 "site_id": site_id,

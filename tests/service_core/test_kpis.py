@@ -46,6 +46,18 @@ By hand, whole fleet:
   preventive 1/6 = 0.1667, corrective 5/6 = 0.8333
 - CSAT answered in March: 5 3 2 4 -> satisfied 2/4 = 0.5, mean 3.5; NPS 10 7 3 9 -> promoters 2, detractors 1,
   100 x (2 - 1)/4 = 25.0
+- SLA compliance, with the seeded policies (no contracts, all priority normal; business hours Mon-Fri 08-17
+  UTC, 540 min a day; repair/inspection/preventive: response 480, arrival 1620, resolution 2700 business
+  minutes; complaint: response 120, no arrival clock, resolution 1620). March 2025 starts on a Saturday.
+  O1 120/240/420 min: all met. O2 (Mon 09:00) 240/540/1200: all met. O3 complaint 60 and 360: met, met.
+  O4 (created Saturday) 0/0/120: all met. O5 (Thu 08:00) 60/540/660: all met. O6 (Tue 03-25 12:00, new):
+  response breached Wed 03-26 11:00, arrival breached Fri 03-28 12:00, resolution due 04-01 12:00, after
+  the period: not settled. O7 (Thu 02-20 10:00): response met in February (not this period); arrival due
+  Tue 02-25 10:00, met late on 03-01; resolution due Thu 02-27 10:00, met late on 03-02: both count, late.
+  O8 (Fri 03-28 10:00): response breached Mon 03-31 09:00; arrival and resolution still running.
+  O9 (Wed 03-05 10:00, new): response breached 03-06 09:00, arrival 03-10 10:00, resolution 03-12 10:00.
+  -> response 5 met of 8 settled (O6 O8 O9 breached) = 0.625; arrival 4 of 7 (O6 O7 O9 not) = 0.5714;
+  resolution 5 of 7 (O7 O9 not) = 0.7143
 """
 
 from __future__ import annotations
@@ -227,7 +239,11 @@ async def test_every_kpi_of_the_fleet(client: httpx.AsyncClient, history: dict) 
     }
     assert kpis["csat"] == {"numerator": 2, "denominator": 4, "rate": 0.5, "mean": 3.5}
     assert kpis["nps"] == {"answers": 4, "promoters": 2, "detractors": 1, "score": 25.0}
-    assert kpis["sla"] is None
+    assert kpis["sla"] == {
+        "response": {"numerator": 5, "denominator": 8, "rate": 0.625},
+        "arrival": {"numerator": 4, "denominator": 7, "rate": 0.5714},
+        "resolution": {"numerator": 5, "denominator": 7, "rate": 0.7143},
+    }
 
 
 @pytest.mark.asyncio
@@ -247,6 +263,12 @@ async def test_filters_change_the_figures(client: httpx.AsyncClient, history: di
     assert be["order_mix"]["preventive"] == {"numerator": 0, "denominator": 0, "rate": None}
     assert be["csat"] == {"numerator": 0, "denominator": 1, "rate": 0.0, "mean": 2.0}
     assert be["nps"]["score"] == -100.0
+    # SLA in BE-AN: O3 met its response and resolution; O9 breached all three
+    assert be["sla"] == {
+        "response": {"numerator": 1, "denominator": 2, "rate": 0.5},
+        "arrival": {"numerator": 0, "denominator": 1, "rate": 0.0},
+        "resolution": {"numerator": 1, "denominator": 2, "rate": 0.5},
+    }
     # the customer of site B is the same slice
     by_customer = await _kpis(client, customer_id=history["customer_b"])
     assert {k: v for k, v in by_customer.items() if k != "filters"} == {k: v for k, v in be.items() if k != "filters"}
@@ -272,6 +294,12 @@ async def test_filters_change_the_figures(client: httpx.AsyncClient, history: di
     assert february["response_time"] == {"orders": 1, "mean_hours": 2.0, "median_hours": 2.0}
     assert february["time_to_resolve"]["orders"] == 0 and february["first_time_fix"]["rate"] is None
     assert february["utilisation"]["engineers"][0]["labour_minutes"] == 30
+    # O7's response was met in February (2 business hours); its arrival breached on 02-25, still unmet then
+    assert february["sla"] == {
+        "response": {"numerator": 1, "denominator": 1, "rate": 1.0},
+        "arrival": {"numerator": 0, "denominator": 1, "rate": 0.0},
+        "resolution": {"numerator": 0, "denominator": 1, "rate": 0.0},
+    }
 
     # unknown ids are an empty slice, not an error
     nobody = await _kpis(client, site_id=999, engineer_id=999)
