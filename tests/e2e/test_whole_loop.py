@@ -97,8 +97,9 @@ def _check(outcome: Outcome, *, devices: int) -> None:
     assert evidence["signals"] and evidence["window"], evidence
     assert any(s["metric"] == "vibration_rms_mm_s" for s in evidence["signals"]), evidence["signals"]
     assert [o["id"] for o in mine] == [order["id"]]
-    assert any(m["work_order_id"] == order["id"] and m["engineer_id"] == order["engineer_id"] for m in notified), (
-        notified)
+    # .get: other messages may share the engineers' topics on a shared broker (visits planned, other tests)
+    assert any(m.get("work_order_id") == order["id"] and m.get("engineer_id") == order["engineer_id"]
+               for m in notified), notified
     assert FAULTY in page
     assert "ANOMALY pump-003" in console and f"WORK ORDER #{order['id']}" in console
 
