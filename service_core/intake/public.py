@@ -46,6 +46,15 @@ _ORDER_SAYS = {
 }
 
 
+def _plain(error: dict) -> str:
+    """A validation error in words a customer reads on a form."""
+    if error["type"] == "string_too_short":
+        return "please fill this in"
+    if error["type"] == "string_too_long":
+        return f"too long: at most {error['ctx']['max_length']} characters"
+    return error["msg"].removeprefix("Value error, ")
+
+
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -91,7 +100,7 @@ async def qr_submit(request: Request, conn: ConnDep, token: str):
         report_in = None
         for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+            errors.setdefault(field, _plain(error))
     if report_in is None or errors:
         return _report_page(request, asset, values=values, errors=errors, status_code=422)
     original = {

@@ -118,7 +118,7 @@ async def test_a_bad_form_comes_back_422_with_what_was_typed(client, pool):
     assert sent.status_code == 422 and sent.headers["content-type"].startswith("text/html")
     assert 'value="Jan de Vries"' in sent.text and 'value="call me maybe"' in sent.text
     assert "e-mail address" in sent.text  # what is wrong with the contact
-    assert "What is wrong?:" in sent.text  # the empty description is named
+    assert "What is wrong?: please fill this in" in sent.text  # the empty description is named, in plain words
     assert "is not a picture" in sent.text
     escaped = await client.post(f"/r/{token}", data=_form(name="<b>x</b>", contact=""))
     assert escaped.status_code == 422 and "&lt;b&gt;x&lt;/b&gt;" in escaped.text and "<b>x</b>" not in escaped.text
