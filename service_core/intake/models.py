@@ -130,6 +130,7 @@ class PublicStatus:
     received_at: datetime
     work_order_status: str | None
     planned_visit_at: datetime | None
+    last_visit_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,9 @@ async def get_public_status(conn: AsyncConnection, *, asset_id: str, tracking_co
             """
             select r.tracking_code, r.status, r.subject, r.received_at, w.status as work_order_status,
                    (select min(v.planned_at) from service.visits v
-                     where v.work_order_id = w.id and v.status = 'planned') as planned_visit_at
+                     where v.work_order_id = w.id and v.status = 'planned') as planned_visit_at,
+                   (select max(v.check_out_at) from service.visits v
+                     where v.work_order_id = w.id and v.status = 'checked_out') as last_visit_at
               from service.service_requests r
               left join service.work_orders w on w.id = r.work_order_id
              where r.asset_id = %(asset_id)s and r.tracking_code = %(code)s

@@ -106,7 +106,8 @@ async def test_a_customer_report_goes_all_the_way_to_the_kpis(
     assert (done["status"], done["billing"]) == ("completed", "warranty")
 
     # the customer follows it on the same page; the report has both visits
-    assert "the work is done" in (await client.get(status_page)).text
+    followed = (await client.get(status_page)).text
+    assert "the work is done" in followed and "Last visit" in followed and "not planned yet" not in followed
     report = (await client.get(f"{url}/report")).json()
     assert [(v["seq"], v["outcome"]) for v in report["visits"]] == [(1, "needs_parts"), (2, "fixed")]
     assert report["labour_minutes"] == 105 and [s["signer_name"] for s in report["signatures"]] == ["J. de Vries"]
