@@ -13,6 +13,7 @@ class Customer:
     email: str | None
     phone: str | None
     created_at: datetime
+    preferred_engineer_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

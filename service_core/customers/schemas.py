@@ -20,6 +20,7 @@ class CustomerCreate(RequestSchema):
     name: Name
     email: str | None = None
     phone: str | None = None
+    preferred_engineer_id: int | None = Field(default=None, description="Dispatch favours this engineer")
 
 
 class CustomerUpdate(PatchSchema):
@@ -27,6 +28,7 @@ class CustomerUpdate(PatchSchema):
     name: Name | None = None
     email: str | None = None
     phone: str | None = None
+    preferred_engineer_id: int | None = None
 
 
 class CustomerRead(ReadSchema):
@@ -34,6 +36,7 @@ class CustomerRead(ReadSchema):
     name: str
     email: str | None
     phone: str | None
+    preferred_engineer_id: int | None
     created_at: datetime
 
 

@@ -45,31 +45,40 @@ async def get_all(conn: AsyncConnection, *, limit: int = 100, offset: int = 0) -
 
 async def create(conn: AsyncConnection, *, customer_in: CustomerCreate) -> Customer:
     """Add a customer."""
-    async with conn.cursor(row_factory=class_row(Customer)) as cur:
-        await cur.execute(
-            """
-            insert into service.customers (name, email, phone) values (%(name)s, %(email)s, %(phone)s)
-            returning *
-            """,
-            customer_in.model_dump(),
-        )
-        return await cur.fetchone()
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(Customer)) as cur:
+            await cur.execute(
+                """
+                insert into service.customers (name, email, phone, preferred_engineer_id)
+                values (%(name)s, %(email)s, %(phone)s, %(preferred_engineer_id)s)
+                returning *
+                """,
+                customer_in.model_dump(),
+            )
+            return await cur.fetchone()
+    except errors.ForeignKeyViolation:
+        raise NotFound(f"engineer {customer_in.preferred_engineer_id} not found") from None
 
 
 async def update(conn: AsyncConnection, *, customer_id: int, customer_in: CustomerUpdate) -> Customer:
     """Change the fields given; the others stay."""
     current = await get(conn, customer_id=customer_id, for_update=True)
     values = asdict(current) | customer_in.model_dump(exclude_unset=True)
-    async with conn.cursor(row_factory=class_row(Customer)) as cur:
-        await cur.execute(
-            """
-            update service.customers set name = %(name)s, email = %(email)s, phone = %(phone)s
-             where id = %(id)s
-            returning *
-            """,
-            values,
-        )
-        return await cur.fetchone()
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(Customer)) as cur:
+            await cur.execute(
+                """
+                update service.customers
+                   set name = %(name)s, email = %(email)s, phone = %(phone)s,
+                       preferred_engineer_id = %(preferred_engineer_id)s
+                 where id = %(id)s
+                returning *
+                """,
+                values,
+            )
+            return await cur.fetchone()
+    except errors.ForeignKeyViolation:
+        raise NotFound(f"engineer {values['preferred_engineer_id']} not found") from None
 
 
 async def get_site(conn: AsyncConnection, *, site_id: int, for_update: bool = False) -> Site:

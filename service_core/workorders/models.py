@@ -29,6 +29,9 @@ class WorkOrder:
     billing: str | None = None
     support_line: int = 1
     fault_code: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    duration_minutes: int = 60
 
 
 @dataclass(frozen=True, slots=True)

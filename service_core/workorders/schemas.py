@@ -31,12 +31,17 @@ class WorkOrderCreate(RequestSchema):
     description: Note | None = None
     due_at: datetime | None = None
     fault_code: FaultCode | None = None
+    window_start: datetime | None = Field(None, description="Earliest the visit may start (the customer's window)")
+    window_end: datetime | None = Field(None, description="Latest the visit may end")
+    duration_minutes: Annotated[int, Field(ge=1, le=1440, description="Expected time on site")] = 60
     actor: Actor
 
     @model_validator(mode="after")
     def _preventive_names_failure_mode(self) -> Self:
         if self.type == "preventive" and self.failure_mode is None:
             raise ValueError("a preventive work order needs a failure_mode")
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
         return self
 
 
@@ -62,12 +67,15 @@ class WorkOrderRead(ReadSchema):
     billing: Billing | None
     support_line: int
     fault_code: str | None
+    window_start: datetime | None
+    window_end: datetime | None
+    duration_minutes: int
 
 
 class WorkOrderUpdate(PatchSchema):
     """The fields a desk may change on an order; a new priority re-targets its SLA."""
 
-    not_null: ClassVar[frozenset[str]] = frozenset({"priority", "title"})
+    not_null: ClassVar[frozenset[str]] = frozenset({"priority", "title", "duration_minutes"})
 
     priority: Priority | None = None
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
@@ -77,6 +85,9 @@ class WorkOrderUpdate(PatchSchema):
     root_cause: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] | None = None
     follow_up: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] | None = None
     billing: Billing | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    duration_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
     actor: Actor
     note: Note | None = None
 

@@ -19,9 +19,11 @@ from service_core.workorders.states import Status
 
 _INSERT = """
 insert into service.work_orders
-       (asset_id, type, failure_mode, priority, title, description, alert_id, evidence, due_at, fault_code)
+       (asset_id, type, failure_mode, priority, title, description, alert_id, evidence, due_at, fault_code,
+        window_start, window_end, duration_minutes)
 values (%(asset_id)s, %(type)s, %(failure_mode)s, %(priority)s, %(title)s, %(description)s,
-        %(alert_id)s, %(evidence)s, %(due_at)s, %(fault_code)s)
+        %(alert_id)s, %(evidence)s, %(due_at)s, %(fault_code)s, %(window_start)s, %(window_end)s,
+        %(duration_minutes)s)
 on conflict (asset_id, failure_mode)
    where type = 'preventive' and status not in ('completed', 'closed', 'cancelled')
    do nothing
@@ -145,6 +147,9 @@ async def insert(
     evidence: Jsonb | None = None,
     due_at: datetime | None = None,
     fault_code: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    duration_minutes: int = 60,
 ) -> WorkOrder | None:
     """A new order with its ``created`` event; None when the asset already has this preventive order open."""
     await act_as(conn, actor)
@@ -162,6 +167,9 @@ async def insert(
                 "evidence": evidence,
                 "due_at": due_at,
                 "fault_code": fault_code,
+                "window_start": window_start,
+                "window_end": window_end,
+                "duration_minutes": duration_minutes,
             },
         )
         order = await cur.fetchone()
@@ -334,7 +342,10 @@ async def assign(
 
 
 # The columns a WorkOrderUpdate may set; the statement is composed from these names only.
-_UPDATABLE = ("priority", "title", "description", "due_at", "resolution", "root_cause", "follow_up", "billing")
+_UPDATABLE = (
+    "priority", "title", "description", "due_at", "resolution", "root_cause", "follow_up", "billing",
+    "window_start", "window_end", "duration_minutes",
+)
 
 
 async def update(conn: AsyncConnection, *, work_order_id: int, work_order_in: WorkOrderUpdate) -> WorkOrder:
@@ -358,6 +369,8 @@ async def update(conn: AsyncConnection, *, work_order_id: int, work_order_in: Wo
     except errors.CheckViolation as exc:
         if exc.diag.constraint_name == "work_orders_complaint_root_cause":
             raise Conflict(f"complaint {work_order_id} is {order.status}: its root_cause and follow_up stay") from None
+        if exc.diag.constraint_name == "work_orders_window":
+            raise Unprocessable("window_end must be after window_start") from None
         raise
     await record_event(
         conn,

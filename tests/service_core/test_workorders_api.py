@@ -261,3 +261,33 @@ async def test_a_complaint_is_not_completed_without_root_cause_and_follow_up(cli
     assert done.status_code == 200 and done.json()["status"] == "completed"
     cleared = await client.patch(url, json={"root_cause": None, "actor": "lead"})
     assert cleared.status_code == 409
+
+
+@pytest.mark.asyncio
+async def test_time_window_and_duration_of_a_visit(client: httpx.AsyncClient) -> None:
+    asset_id, _ = await _fleet(client)
+    order = await _order(
+        client, asset_id, window_start="2026-05-04T08:00:00Z", window_end="2026-05-04T12:00:00Z", duration_minutes=90
+    )
+    assert (order["window_start"], order["window_end"], order["duration_minutes"]) == (
+        "2026-05-04T08:00:00Z", "2026-05-04T12:00:00Z", 90)
+    backwards = await client.post("/work-orders", json={
+        "asset_id": asset_id, "type": "repair", "title": "t", "actor": "x",
+        "window_start": "2026-05-04T12:00:00Z", "window_end": "2026-05-04T08:00:00Z"})
+    assert backwards.status_code == 422 and "window_end must be after window_start" in backwards.text
+    url = f"/work-orders/{order['id']}"
+    moved = await client.patch(url, json={"window_end": "2026-05-04T16:00:00Z", "actor": "desk"})
+    assert moved.status_code == 200 and moved.json()["window_end"] == "2026-05-04T16:00:00Z"
+    refused = await client.patch(url, json={"window_end": "2026-05-04T07:00:00Z", "actor": "desk"})
+    assert refused.status_code == 422 and "window_end" in refused.json()["detail"]
+
+
+@pytest.mark.asyncio
+async def test_a_customer_may_prefer_an_engineer(client: httpx.AsyncClient) -> None:
+    _, engineer_id = await _fleet(client)
+    created = await client.post("/customers", json={"name": "Canal Pumps", "preferred_engineer_id": engineer_id})
+    assert created.status_code == 201 and created.json()["preferred_engineer_id"] == engineer_id
+    unknown = await client.patch(f"/customers/{created.json()['id']}", json={"preferred_engineer_id": 999})
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "engineer 999 not found"
+    cleared = await client.patch(f"/customers/{created.json()['id']}", json={"preferred_engineer_id": None})
+    assert cleared.status_code == 200 and cleared.json()["preferred_engineer_id"] is None
