@@ -184,3 +184,28 @@ create trigger stock_reservations_apply after insert or update or delete on serv
 
 create trigger stock_reservations_audit after insert or update or delete on service.stock_reservations
     for each row execute function service.audit_row();
+
+-- Stock moving between locations: requested, approved (by someone other than the requester), in
+-- transit, received; an approved or in-transit transfer into a van counts for dispatch when it is
+-- expected there before the visit.
+create table service.stock_transfers (
+    id               bigint generated always as identity primary key,
+    from_location_id bigint not null references service.stock_locations (id),
+    to_location_id   bigint not null references service.stock_locations (id),
+    part_number      text not null references service.parts (part_number),
+    quantity         numeric(12, 3) not null check (quantity > 0),
+    status           text not null default 'requested'
+                     check (status in ('requested', 'approved', 'rejected', 'in_transit', 'received', 'cancelled')),
+    work_order_id    bigint references service.work_orders (id),
+    expected_at      timestamptz,
+    requested_by     text not null check (length(btrim(requested_by)) between 1 and 128),
+    approved_by      text,
+    created_at       timestamptz not null default now(),
+    updated_at       timestamptz not null default now(),
+    constraint stock_transfers_two_places check (from_location_id <> to_location_id)
+);
+
+create index stock_transfers_to on service.stock_transfers (to_location_id, part_number, status);
+
+create trigger stock_transfers_audit after insert or update or delete on service.stock_transfers
+    for each row execute function service.audit_row();
