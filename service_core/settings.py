@@ -29,12 +29,26 @@ class Settings(BaseSettings):
     gateway_shared_group: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, description="inbound e-mail to service requests; a free port if taken")
+    survey_smtp_host: str | None = Field(default=None, description="SMTP server for survey e-mail; unset: none sent")
+    survey_smtp_port: int = 25
+    survey_smtp_from: str = Field(default="service@fleetcare.example", description="sender of survey e-mail")
+    survey_webhook_url: str | None = Field(default=None, description="POST surveys as JSON here (no e-mail, or none)")
+    survey_public_url: str | None = Field(
+        default=None, description="base of the survey links customers open; default: the API's own address"
+    )
 
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("FLEETCARE_DATABASE_URL must be a postgresql://user@host:port/dbname URL")
+        return value
+
+    @field_validator("survey_webhook_url", "survey_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("mqtt_url")

@@ -1,0 +1,1 @@
+"""Customer surveys after a completed order: sending, reminding, answering, and service recovery for detractors."""
