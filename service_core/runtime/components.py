@@ -17,8 +17,11 @@ from service_core.intake.mail import mail_server
 from service_core.notifications.publisher import run_publisher
 from service_core.runtime.detection import DetectionStage
 from service_core.runtime.faults import FaultIntake
+from service_core.runtime.up import ApiServer
 from service_core.settings import Settings
 from service_core.sla.job import run_sla_job
+from service_core.surveys.channels import configured_channels
+from service_core.surveys.job import run_survey_job
 
 
 def _require(settings: Settings, *names: str) -> bool:
@@ -60,12 +63,34 @@ async def _gateway(settings: Settings) -> None:
 
 
 def run_api(settings: Settings) -> int:
-    """The HTTP API and the fleet-health page."""
+    """The HTTP API, the fleet-health page and the survey job."""
     if not _require(settings, "database_url"):
         return 2
-    app = create_app(database_url=settings.database_url)
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    asyncio.run(_api(settings))
     return 0
+
+
+async def _api(settings: Settings) -> None:
+    stop = _stop_on_signals()
+    pool = create_pool(settings.database_url, min_size=2, max_size=10, name="api")
+    await pool.open(wait=True)
+    try:
+        app = create_app(database_url=settings.database_url, pool=pool)
+        api = ApiServer(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="info"))
+        channels = configured_channels(
+            smtp_host=settings.survey_smtp_host, smtp_port=settings.survey_smtp_port, sender=settings.survey_smtp_from,
+            webhook_url=settings.survey_webhook_url,
+        )
+        public_url = settings.survey_public_url or f"http://{settings.api_host}:{settings.api_port}"
+        surveys = asyncio.create_task(run_survey_job(pool, stop=stop, channels=channels, public_url=public_url))
+        serving = asyncio.create_task(api.serve())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        api.should_exit = True
+        await asyncio.gather(serving, surveys, stopping, return_exceptions=True)
+    finally:
+        await pool.close()
 
 
 def run_mail(settings: Settings) -> int:

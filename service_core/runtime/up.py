@@ -25,6 +25,8 @@ from service_core.runtime.infrastructure import Infrastructure
 from service_core.runtime.ports import free_port
 from service_core.settings import Settings
 from service_core.sla.job import run_sla_job
+from service_core.surveys.channels import configured_channels
+from service_core.surveys.job import run_survey_job
 from simulators.errors import ConfigRejected
 from simulators.fleet import Fleet, FleetConfig
 from telemetry import store as telemetry_store
@@ -107,11 +109,19 @@ async def serve(
         mail = mail_server(infra.database_url, host=settings.smtp_host,
                            port=free_port(settings.smtp_port, settings.smtp_host))
         await asyncio.to_thread(mail.start)
-        _banner(console, settings, infra, port, fleet, mail=(mail.hostname, mail.port))
+        survey_channels = configured_channels(
+            smtp_host=settings.survey_smtp_host, smtp_port=settings.survey_smtp_port, sender=settings.survey_smtp_from,
+            webhook_url=settings.survey_webhook_url,
+        )
+        _banner(console, settings, infra, port, fleet, mail=(mail.hostname, mail.port), surveys=survey_channels)
         tasks = [
             asyncio.create_task(gateway.run(stop), name="gateway"),
             asyncio.create_task(run_publisher(pool, broker=infra.broker, stop=stop), name="notifications"),
             asyncio.create_task(run_sla_job(pool, stop=stop), name="sla"),
+            asyncio.create_task(run_survey_job(
+                pool, stop=stop, channels=survey_channels,
+                public_url=settings.survey_public_url or f"http://{settings.api_host}:{port}",
+            ), name="surveys"),
             asyncio.create_task(api.serve(), name="api"),
             asyncio.create_task(_report(console, pool, gateway, detection, fleet, stop), name="console"),
         ]
@@ -170,7 +180,7 @@ def _duration(hours: float) -> str:
 
 def _banner(
     console: Console, settings: Settings, infra: Infrastructure, port: int, fleet: Fleet | None, *,
-    mail: tuple[str, int] | None = None,
+    mail: tuple[str, int] | None = None, surveys: dict | None = None,
 ) -> None:
     base = f"http://{settings.api_host}:{port}"
     lines = [
@@ -184,6 +194,9 @@ def _banner(
     if mail is not None:
         taken = "" if mail[1] == settings.smtp_port else f"  ({settings.smtp_port} was taken)"
         lines.append(f"  service mail   smtp://{mail[0]}:{mail[1]}  (e-mail to service requests){taken}")
+    if surveys is not None:
+        how = ", ".join(map(repr, surveys.values())) or "no channel configured: recorded as unsendable"
+        lines.append(f"  surveys        {how}")
     if fleet is not None:
         lines.append(f"  simulating     {len(fleet.assets)} devices at {fleet.config.rate_hz:g} Hz")
     lines.append("Press Ctrl-C to stop.")
