@@ -65,13 +65,19 @@ end $$;
 create trigger stock_transfers_moves before update on service.stock_transfers
     for each row execute function service.stock_transfer_move();
 
--- A finished order holds no stock: its active reservations are released in the same transaction.
+-- A finished order holds no stock: its active reservations are released in the same transaction, in part and
+-- location order (the order in which every stock operation locks levels, so none of them deadlock).
 create function service.stock_release_finished_order() returns trigger
 language plpgsql as $$
+declare
+    held record;
 begin
-    update service.stock_reservations
-       set status = 'released', closed_at = now()
-     where work_order_id = new.id and status = 'active';
+    for held in select id from service.stock_reservations
+                 where work_order_id = new.id and status = 'active'
+                 order by part_number, location_id
+    loop
+        update service.stock_reservations set status = 'released', closed_at = now() where id = held.id;
+    end loop;
     return null;
 end $$;
 
