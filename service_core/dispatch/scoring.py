@@ -247,10 +247,10 @@ class Ranked:
         if b.preference:
             line += f" + preference {b.preference:.2f} (customer's preferred engineer)"
         if self.parts != "none needed":
-            line += f" + parts {b.parts:.2f} ({self._parts_words()})"
+            line += f" + parts {b.parts:.2f} ({self.parts_words()})"
         return line
 
-    def _parts_words(self) -> str:
+    def parts_words(self) -> str:
         if self.parts == "missing":
             return "missing " + ", ".join(f"{p} x{q:g}" for p, q in sorted(self.missing_parts.items()))
         return self.parts

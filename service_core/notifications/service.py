@@ -71,3 +71,16 @@ async def mark_sent(conn: AsyncConnection, *, notification_ids: Sequence[int]) -
             "update service.notifications set sent_at = now() where id = any(%(ids)s::bigint[])",
             {"ids": list(notification_ids)},
         )
+
+
+async def get_latest_for_order(conn: AsyncConnection, *, topic: str, work_order_id: int) -> int | None:
+    """The id of the newest notification on ``topic`` about this work order, if any."""
+    cur = await conn.execute(
+        """
+        select max(id) from service.notifications
+         where topic = %(topic)s and (payload ->> 'work_order_id')::bigint = %(work_order_id)s
+        """,
+        {"topic": topic, "work_order_id": work_order_id},
+    )
+    (notification_id,) = await cur.fetchone()
+    return notification_id

@@ -20,6 +20,7 @@ from service_core.errors import Unprocessable
 from service_core.intake import service as intake_service
 from service_core.intake.reports import Report
 from service_core.notifications import service as notifications_service
+from service_core.parts import flows as parts_flows
 from service_core.workorders import service
 from service_core.workorders.models import WorkOrder
 
@@ -105,12 +106,89 @@ async def notify_assignment(conn: AsyncConnection, *, order: WorkOrder) -> int:
 
 
 async def assign_order(
-    conn: AsyncConnection, *, work_order_id: int, engineer_id: int, actor: str, note: str | None = None
+    conn: AsyncConnection,
+    *,
+    work_order_id: int,
+    engineer_id: int,
+    actor: str,
+    note: str | None = None,
+    details: dict | None = None,
 ) -> WorkOrder:
-    """Assign (or reassign) an order by hand and notify the engineer."""
-    order = await service.assign(conn, work_order_id=work_order_id, engineer_id=engineer_id, actor=actor, note=note)
+    """Assign (or reassign) an order and notify the engineer: by hand, by dispatch or by a day plan."""
+    order = await service.assign(
+        conn, work_order_id=work_order_id, engineer_id=engineer_id, actor=actor, note=note, details=details
+    )
+    await parts_flows.reserve_for_order(conn, work_order_id=order.id, engineer_id=engineer_id, actor=actor)
     await notify_assignment(conn, order=order)
     return order
+
+
+def auto_assigned(order: WorkOrder) -> bool:
+    """Dispatch assigns preventive and urgent orders as they are created; the desk assigns the others."""
+    return order.type == "preventive" or order.priority == "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """What auto-assignment did: the order as it now is, whom it went to (None: nobody) and why."""
+
+    order: WorkOrder
+    ranked: scoring.Ranked | None
+    candidates: int
+    notification_id: int | None
+
+
+async def auto_assign(conn: AsyncConnection, *, order: WorkOrder, now: datetime) -> Dispatched:
+    """Give the order to the best engineer who has its parts (in the van, or coming by a transfer before the
+    visit); with nobody, leave it unassigned with a ``not_dispatched`` event that says why.
+    """
+    assessment = await dispatch_service.assess_order(conn, work_order_id=order.id, at=now)
+    ranked = assessment.ranked
+    best = next((r for r in ranked if r.has_parts), None)
+    if best is None:
+        if ranked:
+            lacking = ranked[0]
+            note = (f"not assigned: nobody has the parts; best candidate {lacking.name} (engineer "
+                    f"{lacking.engineer_id}) lacks {lacking.parts_words().removeprefix('missing ')}")
+        else:
+            reasons = sorted({e.reason for e in assessment.excluded})
+            note = "not assigned: no engineer can take it" + (f" ({'; '.join(reasons)})" if reasons else "")
+        await service.record_event(
+            conn,
+            work_order_id=order.id,
+            actor=DISPATCH_ACTOR,
+            kind="not_dispatched",
+            from_status=order.status,
+            to_status=order.status,
+            note=note,
+            details={
+                "best_without_parts": ranked[0].engineer_id if ranked else None,
+                "missing_parts": dict(ranked[0].missing_parts) if ranked else {},
+                "excluded": {str(e.engineer_id): e.reason for e in assessment.excluded},
+            },
+        )
+        return Dispatched(order=order, ranked=None, candidates=0, notification_id=None)
+    order = await assign_order(
+        conn,
+        work_order_id=order.id,
+        engineer_id=best.engineer_id,
+        actor=DISPATCH_ACTOR,
+        note=best.explain(),
+        details={
+            "total": best.total,
+            "breakdown": asdict(best.breakdown),
+            "distance_km": round(best.distance_km, 3),
+            "travel_minutes": best.travel_minutes,
+            "open_orders": best.open_orders,
+            "parts": best.parts,
+            "candidates": len(ranked),
+            "with_parts": sum(r.has_parts for r in ranked),
+        },
+    )
+    notification_id = await notifications_service.get_latest_for_order(
+        conn, topic=notifications_service.engineer_topic(best.engineer_id), work_order_id=order.id
+    )
+    return Dispatched(order=order, ranked=best, candidates=len(ranked), notification_id=notification_id)
 
 
 async def open_preventive_order(
@@ -149,27 +227,9 @@ async def open_preventive_order(
         return None
     await record_detector_request(conn, alert=alert, alert_id=alert_id, work_order_id=order.id, title=order.title,
                                   priority=priority, actor=actor)
-    ranked = await dispatch_service.rank_for_asset(
-        conn, asset_id=alert.asset_id, failure_mode=alert.failure_mode, at=now or datetime.now(UTC)
-    )
-    best = ranked[0] if ranked else None
-    notification_id = None
-    if best is not None:
-        order = await service.assign(
-            conn,
-            work_order_id=order.id,
-            engineer_id=best.engineer_id,
-            actor=DISPATCH_ACTOR,
-            note=best.explain(),
-            details={
-                "total": best.total,
-                "breakdown": asdict(best.breakdown),
-                "distance_km": round(best.distance_km, 3),
-                "open_orders": best.open_orders,
-                "candidates": len(ranked),
-            },
-        )
-        notification_id = await notify_assignment(conn, order=order)
+    await parts_flows.require_for_failure(conn, work_order_id=order.id, actor=actor)
+    dispatched = await auto_assign(conn, order=order, now=now or datetime.now(UTC))
+    order, best, notification_id = dispatched.order, dispatched.ranked, dispatched.notification_id
     return OrderOpened(
         work_order_id=order.id,
         asset_id=order.asset_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -40,8 +40,12 @@ async def _detail(conn: AsyncConnection, work_order_id: int) -> WorkOrderDetail:
 
 @router.post("/work-orders", response_model=WorkOrderRead, status_code=status.HTTP_201_CREATED)
 async def create_work_order(conn: ConnDep, work_order_in: WorkOrderCreate):
-    """Open a work order by hand."""
-    return await service.create(conn, work_order_in=work_order_in)
+    """Open a work order by hand; a preventive or urgent one goes straight to the best engineer who has its parts
+    (or stays new with a ``not_dispatched`` event saying why)."""
+    order = await service.create(conn, work_order_in=work_order_in)
+    if flows.auto_assigned(order):
+        order = (await flows.auto_assign(conn, order=order, now=datetime.now(UTC))).order
+    return order
 
 
 @router.get("/work-orders", response_model=list[WorkOrderRead])

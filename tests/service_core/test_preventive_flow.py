@@ -82,6 +82,9 @@ async def test_alert_opens_an_assigned_order_with_its_evidence(aconn: psycopg.As
         "distance": opened.dispatch.breakdown.distance,
         "load": 0.0,
         "availability": 20.0,
+        "sla": 0.0,  # no SLA policy in this fleet
+        "preference": 0.0,
+        "parts": 0.0,  # the order needs no parts
     }
     assert events[1].note.startswith("Mid senior")
 
