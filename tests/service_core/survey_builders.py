@@ -79,8 +79,10 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.delay_s = 0.0  # a slow server keeps senders busy while other jobs run
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(self.delay_s)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from service_core.db import create_pool
 from service_core.runtime.ports import free_port
-from service_core.surveys import rules
+from service_core.surveys import flows, rules, service
 from service_core.surveys.channels import EmailChannel, WebhookChannel
 from service_core.surveys.job import run_once
 from tests.service_core.survey_builders import PUBLIC_URL, a_completed_order, rows, smtp_server, webhook_receiver
@@ -84,12 +84,14 @@ async def test_two_jobs_at_once_send_one_survey_per_order(db_url, pool, smtp):
     async with pool.connection() as conn:
         orders = [await a_completed_order(conn, code=f"rtm-{i}", customer_email=f"c{i}@harbour.example")
                   for i in range(6)]
+    inbox.delay_s = 0.05
     other = create_pool(db_url, max_size=4)
     await other.open(wait=True)
     try:
-        for _ in range(3):
+        for _ in range(3):  # the second job starts while the first is still sending
             await asyncio.gather(run_once(pool, channels=email(port), public_url=PUBLIC_URL),
-                                 run_once(other, channels=email(port), public_url=PUBLIC_URL))
+                                 run_once(other, channels=email(port), public_url=PUBLIC_URL),
+                                 _later(0.1, run_once(other, channels=email(port), public_url=PUBLIC_URL)))
     finally:
         await other.close()
 
@@ -97,6 +99,28 @@ async def test_two_jobs_at_once_send_one_survey_per_order(db_url, pool, smtp):
     assert surveys == [(o, 1) for o in orders]
     assert sorted(m["To"] for m in inbox.messages) == sorted(f"c{i}@harbour.example" for i in range(6))
     assert await rows(pool, "select count(*) from service.survey_messages where sent_at is null") == [(0,)]
+
+
+async def _later(delay_s: float, job):
+    await asyncio.sleep(delay_s)
+    return await job
+
+
+@pytest.mark.asyncio
+async def test_a_claimed_message_is_left_to_its_sender_until_the_lease_expires(pool):
+    async with pool.connection() as conn:
+        await a_completed_order(conn, customer_email="ops@harbour.example")
+    now = datetime.now(UTC)
+    async with pool.connection() as conn, conn.transaction():
+        await flows.open_surveys(conn, now=now, channels={"email"})
+    async with pool.connection() as conn, conn.transaction():
+        [claimed] = await service.claim_due(conn, now=now)
+    # the first sender is still sending (or died): nobody else takes it until the lease is over
+    async with pool.connection() as conn, conn.transaction():
+        assert await service.claim_due(conn, now=now + rules.CLAIM_LEASE - timedelta(seconds=1)) == []
+    async with pool.connection() as conn, conn.transaction():
+        [again] = await service.claim_due(conn, now=now + rules.CLAIM_LEASE + timedelta(seconds=1))
+    assert (again.id, again.attempts) == (claimed.id, 2)
 
 
 @pytest.mark.asyncio
