@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply pending migrations to FLEETCARE_DATABASE_URL")
 
+    bench = sub.add_parser("bench", help="benchmarks on synthetic data (no database)")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
+    dispatch = bench_sub.add_parser("dispatch", help="our day planner vs plain OR-Tools routing on a synthetic day")
+    dispatch.add_argument("--engineers", type=int, default=50, help="engineers in the instance")
+    dispatch.add_argument("--orders", type=int, default=300, help="orders in the instance")
+    dispatch.add_argument("--seed", type=int, default=1, help="random seed of the instance")
+    dispatch.add_argument("--time-limit", type=float, default=8.0, metavar="S", help="each planner's time limit")
+
     embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
     embedded.add_argument("server", choices=["postgres", "mqtt"])
     embedded.add_argument("--data-dir", type=Path, default=None, help="PostgreSQL data directory's parent")
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "bench":
+        return _bench_dispatch(args)
     from service_core.settings import Settings
 
     try:
@@ -86,6 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "embedded":
         return _embedded(settings, args.server, args.data_dir)
     raise AssertionError(args.command)
+
+
+def _bench_dispatch(args: argparse.Namespace) -> int:
+    from service_core.dispatch import bench
+
+    if args.engineers < 1 or args.orders < 1 or args.time_limit <= 0:
+        print("fleetcare: --engineers and --orders must be at least 1, --time-limit above 0", file=sys.stderr)
+        return 2
+    options = {"engineers": args.engineers, "orders": args.orders, "seed": args.seed, "time_limit_s": args.time_limit}
+    results = bench.run(**options)
+    print(bench.report(results, **options))
+    return 1 if any(r.violations for r in results) else 0
 
 
 def _db_upgrade(settings) -> int:
