@@ -135,6 +135,13 @@ async def set_required_parts(
     return parts, outcome
 
 
+async def require_for_failure(conn: AsyncConnection, *, work_order_id: int, actor: str) -> list[RequiredPart]:
+    """List the parts an order's failure mode needs on its asset's model (from the part/failure-mode mapping),
+    unless parts are already listed: a detector's preventive order then carries its parts before dispatch."""
+    await act_as(conn, actor)
+    return await service.require_for_failure(conn, work_order_id=work_order_id)
+
+
 # --- consuming and returning -------------------------------------------------------------------------------
 
 

@@ -257,6 +257,25 @@ async def set_required(
     return await get_required(conn, work_order_id=work_order_id)
 
 
+async def require_for_failure(conn: AsyncConnection, *, work_order_id: int) -> list[RequiredPart]:
+    """Parts the order's failure mode takes on its asset's model, when no parts are listed for it yet."""
+    await conn.execute(
+        """
+        insert into service.work_order_parts (work_order_id, part_number, quantity)
+        select w.id, f.part_number, f.quantity
+          from service.work_orders w
+          join service.assets a on a.id = w.asset_id
+          join service.part_failure_modes f on f.failure_mode = w.failure_mode
+          join service.part_models m on m.part_number = f.part_number and m.asset_model = a.model
+         where w.id = %(id)s
+           and not exists (select 1 from service.work_order_parts p where p.work_order_id = w.id)
+        on conflict do nothing
+        """,
+        {"id": work_order_id},
+    )
+    return await get_required(conn, work_order_id=work_order_id)
+
+
 # --- reorder points and replenishment ----------------------------------------------------------------------
 
 
