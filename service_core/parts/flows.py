@@ -277,7 +277,8 @@ async def act_on_transfer(
     if action == "approve":
         rules.check_approver(transfer.id, transfer.requested_by, actor)
     order = None
-    if action == "receive" and transfer.work_order_id is not None:
+    if action in ("ship", "receive") and transfer.work_order_id is not None:
+        # the order before the stock: the lock order every stock operation on an order keeps
         order = await workorders_service.get(conn, work_order_id=transfer.work_order_id, for_update=True)
     await act_as(conn, actor)
     reference = f"transfer:{transfer.id}"
@@ -299,7 +300,7 @@ async def act_on_transfer(
         rejected_by=actor if action == "reject" else None,
         note=note,
     )
-    if order is not None and order.engineer_id is not None and order.status not in FINISHED:
+    if action == "receive" and order is not None and order.engineer_id is not None and order.status not in FINISHED:
         van = await service.get_van(conn, engineer_id=order.engineer_id)
         if van is not None and van.id == transfer.to_location_id:
             await reserve_for_order(conn, work_order_id=order.id, engineer_id=order.engineer_id, actor=actor)
