@@ -280,6 +280,16 @@ async def act_on_transfer(
     if action in ("ship", "receive") and transfer.work_order_id is not None:
         # the order before the stock: the lock order every stock operation on an order keeps
         order = await workorders_service.get(conn, work_order_id=transfer.work_order_id, for_update=True)
+    van = None
+    if action == "receive" and order is not None and order.engineer_id is not None and order.status not in FINISHED:
+        van = await service.get_van(conn, engineer_id=order.engineer_id)
+        if van is not None and van.id == transfer.to_location_id:
+            # the van's levels the reservation will touch, locked in part order before the receipt's own
+            needed = {p.part_number for p in await service.get_required(conn, work_order_id=order.id)}
+            for pn in sorted(needed | {transfer.part_number}):
+                await stock.get_level(conn, location_id=van.id, part_number=pn, for_update=True)
+        else:
+            van = None
     await act_as(conn, actor)
     reference = f"transfer:{transfer.id}"
     if action == "ship":
@@ -300,10 +310,8 @@ async def act_on_transfer(
         rejected_by=actor if action == "reject" else None,
         note=note,
     )
-    if action == "receive" and order is not None and order.engineer_id is not None and order.status not in FINISHED:
-        van = await service.get_van(conn, engineer_id=order.engineer_id)
-        if van is not None and van.id == transfer.to_location_id:
-            await reserve_for_order(conn, work_order_id=order.id, engineer_id=order.engineer_id, actor=actor)
+    if van is not None:
+        await reserve_for_order(conn, work_order_id=order.id, engineer_id=order.engineer_id, actor=actor)
     return updated
 
 
