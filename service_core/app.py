@@ -26,6 +26,7 @@ from service_core.intake.views import router as intake_router
 from service_core.knowledge.views import router as knowledge_router
 from service_core.kpis.views import router as kpis_router
 from service_core.parts.views import router as parts_router
+from service_core.plans.views import router as plans_router
 from service_core.sla.views import router as sla_router
 from service_core.surveys.public import router as surveys_public_router
 from service_core.surveys.views import router as surveys_router
@@ -78,6 +79,7 @@ def create_app(*, database_url: str, pool: AsyncConnectionPool | None = None) ->
 
     for router in (fleet_router, customers_router, engineers_router, workorders_router, dispatch_router,
                    knowledge_router, kpis_router, intake_router, intake_public_router, sla_router,
-                   fieldwork_router, surveys_router, surveys_public_router, parts_router):
+                   fieldwork_router, surveys_router, surveys_public_router, parts_router,
+                   plans_router):
         app.include_router(router)
     return app
