@@ -21,6 +21,7 @@ from service_core.intake import service as intake_service
 from service_core.intake.reports import Report
 from service_core.notifications import service as notifications_service
 from service_core.parts import flows as parts_flows
+from service_core.plans import flows as plans_flows
 from service_core.workorders import service
 from service_core.workorders.models import WorkOrder
 
@@ -228,6 +229,8 @@ async def open_preventive_order(
     await record_detector_request(conn, alert=alert, alert_id=alert_id, work_order_id=order.id, title=order.title,
                                   priority=priority, actor=actor)
     await parts_flows.require_for_failure(conn, work_order_id=order.id, actor=actor)
+    # before dispatch, so the engineer is chosen for the plan's skills and parts too
+    order = await plans_flows.apply_condition_plans(conn, order=order, actor=actor)
     dispatched = await auto_assign(conn, order=order, now=now or datetime.now(UTC))
     order, best, notification_id = dispatched.order, dispatched.ranked, dispatched.notification_id
     return OrderOpened(
