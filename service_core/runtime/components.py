@@ -15,6 +15,7 @@ from service_core.app import create_app
 from service_core.db import create_pool
 from service_core.intake.mail import mail_server
 from service_core.notifications.publisher import run_publisher
+from service_core.plans.job import run_plan_job
 from service_core.runtime.detection import DetectionStage
 from service_core.runtime.faults import FaultIntake
 from service_core.runtime.up import ApiServer
@@ -33,7 +34,7 @@ def _require(settings: Settings, *names: str) -> bool:
 
 
 def run_gateway(settings: Settings) -> int:
-    """A gateway worker with the detector, the notification publisher and the SLA escalation job."""
+    """A gateway worker with the detector, the notification publisher, the SLA job and the plan scheduler."""
     if not _require(settings, "database_url", "mqtt_url"):
         return 2
     asyncio.run(_gateway(settings))
@@ -55,7 +56,8 @@ async def _gateway(settings: Settings) -> None:
         )
         print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
         await asyncio.gather(
-            gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop)
+            gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
+            run_plan_job(pool, stop=stop),
         )
         await detection.checkpoint()
     finally:

@@ -17,6 +17,7 @@ from service_core.db import create_pool
 from service_core.intake.mail import mail_server
 from service_core.intake.models import ServiceRequest
 from service_core.notifications.publisher import run_publisher
+from service_core.plans.job import run_plan_job
 from service_core.runtime.console import Console
 from service_core.runtime.demo import provision_fleet
 from service_core.runtime.detection import Detection, DetectionStage
@@ -118,6 +119,7 @@ async def serve(
             asyncio.create_task(gateway.run(stop), name="gateway"),
             asyncio.create_task(run_publisher(pool, broker=infra.broker, stop=stop), name="notifications"),
             asyncio.create_task(run_sla_job(pool, stop=stop), name="sla"),
+            asyncio.create_task(run_plan_job(pool, stop=stop), name="plans"),
             asyncio.create_task(run_survey_job(
                 pool, stop=stop, channels=survey_channels,
                 public_url=settings.survey_public_url or f"http://{settings.api_host}:{port}",

@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from service_core.plans import flows
 from service_core.plans import service as plans
-from service_core.plans.job import run_once
+from service_core.plans.job import run_once, run_plan_job
 from service_core.workorders import service as workorders
 from tests.service_core.builders import a_site, an_asset, an_engineer
 from tests.service_core.plan_builders import a_plan, running_readings, some_parts, today
@@ -226,3 +226,25 @@ async def test_two_schedulers_at_once_generate_each_occurrence_once(
     assert orders == 12
     meters = await (await aconn.execute("select value from service.asset_meters order by asset_id")).fetchall()
     assert [round(v * 60, 6) for (v,) in meters] == [89.0] * 6  # 90 readings a minute apart: counted once
+
+
+@pytest.mark.asyncio
+async def test_the_job_runs_the_scheduler_until_stopped(
+    aconn: psycopg.AsyncConnection, pool: AsyncConnectionPool
+) -> None:
+    start = today() + timedelta(days=2)
+    async with aconn.transaction():
+        site = await a_site(aconn)
+        await an_asset(aconn, site=site)
+        plan = await a_plan(aconn, start_at=start)
+    stop = asyncio.Event()
+    job = asyncio.create_task(run_plan_job(pool, stop=stop, every_s=0.05, clock=lambda: start))
+    try:
+        async with asyncio.timeout(5):
+            while not await plans.get_occurrences(aconn, plan_id=plan.id):
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(job, timeout=2)
+    (occurrence,) = await plans.get_occurrences(aconn, plan_id=plan.id)
+    assert occurrence.status == "generated" and occurrence.recorded_by == "plans"
