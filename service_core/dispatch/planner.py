@@ -12,8 +12,9 @@ A vehicle routing problem with time windows, solved with Google OR-Tools' routin
 Times are whole minutes from an origin the caller chooses (the plan's day). ``solve(..., baseline=True)`` is
 the plain OR-Tools routing the benchmark compares with: the same model and hard constraints, distance as the
 only objective, every order worth the same, default search. Ours weighs orders by priority (an urgent order is
-the last to be left out), starts from parallel cheapest insertion and improves with guided local search until
-the time limit.
+the last to be left out), starts from the path-cheapest-arc solution and improves it by greedy descent until
+the time limit. (Guided local search and arc costs per engineer that price forbidden orders out were tried:
+with 8 s on the benchmark's 300 orders they planned fewer orders or drove further; see BENCHMARKS.md.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time as clock
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from service_core.dispatch.scoring import road_km, travel_minutes
@@ -140,10 +140,7 @@ def solve(
     routing = pywrapcp.RoutingModel(manager)
 
     size = len(points)
-    if baseline:
-        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(metres))
-    else:
-        _forbidding_costs(routing, engineers, routable, allowed, metres)
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(metres))
     busy = routing.RegisterTransitMatrix([[durations[i] + minutes[i][j] for j in range(size)] for i in range(size)])
     horizon = max(e.end for e in engineers) + 1
     routing.AddDimension(busy, horizon, horizon, False, "time")
@@ -179,7 +176,7 @@ def solve(
     params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
     if not baseline:
         params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     solution = routing.SolveWithParameters(params)
     if solution is None:
         unassigned |= {o.work_order_id: "the solver found no plan in the time limit" for o in routable}
@@ -210,24 +207,6 @@ def solve(
             )
     return Plan(routes=tuple(routes), unassigned=dict(sorted(unassigned.items())),
                 wall_seconds=clock.perf_counter() - began)
-
-
-def _forbidding_costs(routing, engineers, routable, allowed, metres) -> None:
-    """Per engineer, arcs into an order they may not take cost more than leaving it out.
-
-    The allowed-vehicle constraint alone is only checked by propagation, after a move is built; as a cost,
-    the local search's cheap cost filter throws such moves away first, which makes it many times faster.
-    """
-    base = numpy.asarray(metres, dtype=numpy.int64)
-    first = len(engineers)
-    for v in range(len(engineers)):
-        refused = [first + n for n, o in enumerate(routable) if v not in allowed[o.work_order_id]]
-        if refused:
-            costs = base.copy()
-            costs[:, refused] += FORBIDDEN
-            routing.SetArcCostEvaluatorOfVehicle(routing.RegisterTransitMatrix(costs.tolist()), v)
-        else:
-            routing.SetArcCostEvaluatorOfVehicle(routing.RegisterTransitMatrix(metres), v)
 
 
 def _why_nobody(engineers: Sequence[Engineer], order: Order) -> str:
