@@ -261,41 +261,14 @@ async def get_transfer(conn: ConnDep, transfer_id: int):
     return await stock.get_transfer(conn, transfer_id=transfer_id)
 
 
-@router.post("/stock-transfers/{transfer_id}/approve", response_model=TransferRead)
-async def approve_transfer(conn: ConnDep, transfer_id: int, action_in: TransferAction):
-    """Approve a requested transfer: someone other than the requester (409 otherwise)."""
+TransferStep = Literal["approve", "reject", "ship", "receive", "cancel"]
+
+
+@router.post("/stock-transfers/{transfer_id}/{action}", response_model=TransferRead)
+async def act_on_transfer(conn: ConnDep, transfer_id: int, action: TransferStep, action_in: TransferAction):
+    """Move a transfer on: ``approve`` (by someone other than the requester) or ``reject`` a requested one;
+    ``ship`` an approved one (the stock leaves the source; 409 when it is not available there); ``receive`` it
+    (the stock enters the destination and tops up its order's reservation); ``cancel`` one not yet shipped."""
     return await flows.act_on_transfer(
-        conn, transfer_id=transfer_id, action="approve", actor=action_in.actor, note=action_in.note
-    )
-
-
-@router.post("/stock-transfers/{transfer_id}/reject", response_model=TransferRead)
-async def reject_transfer(conn: ConnDep, transfer_id: int, action_in: TransferAction):
-    """Turn down a requested transfer."""
-    return await flows.act_on_transfer(
-        conn, transfer_id=transfer_id, action="reject", actor=action_in.actor, note=action_in.note
-    )
-
-
-@router.post("/stock-transfers/{transfer_id}/ship", response_model=TransferRead)
-async def ship_transfer(conn: ConnDep, transfer_id: int, action_in: TransferAction):
-    """Send an approved transfer: the stock leaves the source (409 when it is not available there)."""
-    return await flows.act_on_transfer(
-        conn, transfer_id=transfer_id, action="ship", actor=action_in.actor, note=action_in.note
-    )
-
-
-@router.post("/stock-transfers/{transfer_id}/receive", response_model=TransferRead)
-async def receive_transfer(conn: ConnDep, transfer_id: int, action_in: TransferAction):
-    """The transfer arrived: the stock enters the destination (and tops up its order's reservation)."""
-    return await flows.act_on_transfer(
-        conn, transfer_id=transfer_id, action="receive", actor=action_in.actor, note=action_in.note
-    )
-
-
-@router.post("/stock-transfers/{transfer_id}/cancel", response_model=TransferRead)
-async def cancel_transfer(conn: ConnDep, transfer_id: int, action_in: TransferAction):
-    """Call off a transfer that has not been shipped."""
-    return await flows.act_on_transfer(
-        conn, transfer_id=transfer_id, action="cancel", actor=action_in.actor, note=action_in.note
+        conn, transfer_id=transfer_id, action=action, actor=action_in.actor, note=action_in.note
     )
