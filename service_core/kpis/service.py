@@ -179,15 +179,21 @@ async def get_survey_figures(conn: AsyncConnection, *, scope: Scope) -> SurveyFi
         return await cur.fetchone()
 
 
-_ORDERS_BEFORE_END = f"""
+# Orders whose clocks can settle in the period: created before its end and not completed or cancelled before
+# its start (completion settles every clock: a later stage meets the earlier ones; cancelling stops them).
+_ORDERS_OPEN_IN_PERIOD = f"""
 with {_SCOPE}
-select id from scope where created_at < %(end)s order by id
+select o.id from scope o
+ where o.created_at < %(end)s
+   and not exists (select 1 from service.work_order_events e
+                    where e.work_order_id = o.id and e.to_status in ('completed', 'cancelled') and e.at < %(start)s)
+ order by o.id
 """
 
 
 async def get_sla_compliance(conn: AsyncConnection, *, scope: Scope, now: datetime | None = None) -> dict:
     """Per SLA clock, the clocks settled in the period and how many were met within target (see formulas)."""
-    cur = await conn.execute(_ORDERS_BEFORE_END, asdict(scope))
+    cur = await conn.execute(_ORDERS_OPEN_IN_PERIOD, asdict(scope))
     ids = [row[0] for row in await cur.fetchall()]
     as_of = min(scope.end, now or datetime.now(UTC))
     settled = []
