@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--engineers", type=int, default=50, help="engineers in the instance")
     dispatch.add_argument("--orders", type=int, default=300, help="orders in the instance")
     dispatch.add_argument("--seed", type=int, default=1, help="random seed of the instance")
-    dispatch.add_argument("--time-limit", type=float, default=8.0, metavar="S", help="each planner's time limit")
+    dispatch.add_argument("--time-limit", type=float, default=8.0, metavar="S", help="our planner's time limit")
+    dispatch.add_argument("--baseline-time-limit", type=float, default=None, metavar="S",
+                          help="the baseline's time limit (default: none, it runs to its local optimum)")
 
     embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
     embedded.add_argument("server", choices=["postgres", "mqtt"])
@@ -101,10 +103,13 @@ def main(argv: list[str] | None = None) -> int:
 def _bench_dispatch(args: argparse.Namespace) -> int:
     from service_core.dispatch import bench
 
-    if args.engineers < 1 or args.orders < 1 or args.time_limit <= 0:
-        print("fleetcare: --engineers and --orders must be at least 1, --time-limit above 0", file=sys.stderr)
+    if args.engineers < 1 or args.orders < 1 or args.time_limit <= 0 or (
+        args.baseline_time_limit is not None and args.baseline_time_limit <= 0
+    ):
+        print("fleetcare: --engineers and --orders must be at least 1, the time limits above 0", file=sys.stderr)
         return 2
-    options = {"engineers": args.engineers, "orders": args.orders, "seed": args.seed, "time_limit_s": args.time_limit}
+    options = {"engineers": args.engineers, "orders": args.orders, "seed": args.seed, "time_limit_s": args.time_limit,
+               "baseline_time_limit_s": args.baseline_time_limit}
     results = bench.run(**options)
     print(bench.report(results, **options))
     return 1 if any(r.violations for r in results) else 0

@@ -1,35 +1,40 @@
 """A day's plan: which engineer visits which orders, in what order and when. Pure, no I/O.
 
-A vehicle routing problem with time windows, solved with Google OR-Tools' routing library:
+A prize-collecting vehicle routing problem with time windows, solved with PyVRP (iterated local search, the
+state of the art for these problems):
 
 - each engineer is a vehicle that leaves home at the start of their shift and is home again by its end;
 - each order is a stop with its time on site; its visit starts no earlier than the order's window opens and
   ends no later than it closes;
-- skills (and levels), territory, the engineer an order is already assigned to, and parts are allowed-vehicle
-  constraints; parts are also a capacity per part number, so one van's stock is not promised twice;
-- travel is the road estimate of ``scoring`` (great circle x 1.3 at 60 km/h), in whole minutes and metres.
+- skills (and levels), territory, the engineer an order is already assigned to, and parts decide which
+  engineers may take an order at all (``refusal``); each group of engineers with the same choice gets a routing
+  profile in which the orders it may not take are out of reach;
+- van stock is a load per part number, so one van's stock is not promised twice;
+- leaving an order out costs its prize, weighted by priority (urgent 8, high 4, normal 2, low 1): more than any
+  detour to serve it, and an urgent order is the last to go;
+- travel is the road estimate of ``scoring`` (great circle x 1.3 at 60 km/h), in whole minutes.
 
-Times are whole minutes from an origin the caller chooses (the plan's day). ``solve(..., baseline=True)`` is
-the plain OR-Tools routing the benchmark compares with: the same model and hard constraints, distance as the
-only objective, every order worth the same, default search. Ours weighs orders by priority (an urgent order is
-the last to be left out), starts from the path-cheapest-arc solution and improves it by greedy descent until
-the time limit. (Guided local search and arc costs per engineer that price forbidden orders out were tried:
-with 8 s on the benchmark's 300 orders they planned fewer orders or drove further; see BENCHMARKS.md.)
+Times are whole minutes from an origin the caller chooses (the plan's day). ``baseline`` holds the plain OR-Tools
+model the benchmark compares with (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import math
 import time as clock
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxRuntime
 
-from service_core.dispatch.scoring import road_km, travel_minutes
+from service_core.dispatch.scoring import SPEED_KMH, road_km, travel_minutes
 
 PART_UNIT = 1000  # quantities are kept to three decimals in the ledger
-DROP_PENALTY = 10_000_000  # metres: leaving an order out costs more than any detour to serve it
-FORBIDDEN = 100 * DROP_PENALTY
+DISTANCE_UNIT_KM = 0.1  # the solver counts distance in 100 m steps
+OUT_OF_REACH = 10**9  # distance and minutes to an order an engineer may not take
+HISTORY = 15  # late-acceptance history of the search: short, so it stays close to its best (BENCHMARKS.md)
 PRIORITY_WEIGHT: Mapping[str, int] = {"urgent": 8, "high": 4, "normal": 2, "low": 1}
 
 
@@ -118,87 +123,63 @@ def refusal(engineer: Engineer, order: Order) -> str | None:
     return None
 
 
-def solve(
-    engineers: Sequence[Engineer], orders: Sequence[Order], *, time_limit_s: float = 5.0, baseline: bool = False
-) -> Plan:
+def travel_matrices(points: Sequence[tuple[float, float]]) -> tuple[list[list[float]], list[list[int]]]:
+    """Road km and whole driving minutes between every two points, each pair computed once (both symmetric)."""
+    size = len(points)
+    km = [[0.0] * size for _ in range(size)]
+    minutes = [[0] * size for _ in range(size)]
+    for i in range(size):
+        for j in range(i + 1, size):
+            d = road_km(points[i], points[j])
+            km[i][j] = km[j][i] = d
+            minutes[i][j] = minutes[j][i] = math.ceil(d / SPEED_KMH * 60 - 1e-9)  # as scoring.travel_minutes
+    return km, minutes
+
+
+def solve(engineers: Sequence[Engineer], orders: Sequence[Order], *, time_limit_s: float = 5.0, seed: int = 1) -> Plan:
     """The routes of the day, and why each order left out is left out."""
     began = clock.perf_counter()
     engineers = sorted(engineers, key=lambda e: e.engineer_id)
     orders = sorted(orders, key=lambda o: o.work_order_id)
     allowed = {o.work_order_id: [v for v, e in enumerate(engineers) if refusal(e, o) is None] for o in orders}
-    unassigned = {o.work_order_id: _why_nobody(engineers, o) for o in orders if not allowed[o.work_order_id]}
+    unassigned = {o.work_order_id: why_nobody(engineers, o) for o in orders if not allowed[o.work_order_id]}
     routable = [o for o in orders if allowed[o.work_order_id]]
     if not engineers or not routable:
         return Plan(routes=(), unassigned=unassigned, wall_seconds=clock.perf_counter() - began)
 
+    first = len(engineers)  # locations: engineers' homes, then the orders' sites
     points = [e.home for e in engineers] + [o.site for o in routable]
-    durations = [0] * len(engineers) + [o.duration for o in routable]
-    metres = [[round(road_km(a, b) * 1000) for b in points] for a in points]
-    minutes = [[travel_minutes(a, b) for b in points] for a in points]
-    home = list(range(len(engineers)))
-    manager = pywrapcp.RoutingIndexManager(len(points), len(engineers), home, home)
-    routing = pywrapcp.RoutingModel(manager)
-
-    size = len(points)
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(metres))
-    busy = routing.RegisterTransitMatrix([[durations[i] + minutes[i][j] for j in range(size)] for i in range(size)])
-    horizon = max(e.end for e in engineers) + 1
-    routing.AddDimension(busy, horizon, horizon, False, "time")
-    time_dim = routing.GetDimensionOrDie("time")
-    for v, e in enumerate(engineers):
-        time_dim.CumulVar(routing.Start(v)).SetRange(e.start, e.end)
-        time_dim.CumulVar(routing.End(v)).SetRange(e.start, e.end)
-
-    for part in sorted({p for o in routable for p in o.parts}):
-        if all(
-            sum(o.parts.get(part, 0.0) for o in routable if v in allowed[o.work_order_id]) <= e.van.get(part, 0.0)
-            for v, e in enumerate(engineers)
-        ):
-            continue  # no van can run short of it: the capacity could never bind
-        demand = [0] * len(engineers) + [round(o.parts.get(part, 0.0) * PART_UNIT) for o in routable]
-        stock = [round(e.van.get(part, 0.0) * PART_UNIT) for e in engineers]
-        routing.AddDimensionWithVehicleCapacity(
-            routing.RegisterUnaryTransitVector(demand), 0, stock, True, f"part:{part}"
-        )
-
-    for n, o in enumerate(routable, start=len(engineers)):
-        index = manager.NodeToIndex(n)
-        latest = (o.window_end if o.window_end is not None else horizon) - o.duration
-        time_dim.CumulVar(index).SetRange(o.window_start or 0, max(o.window_start or 0, latest))
-        # SetAllowedVehiclesForIndex would say the same, but its Python binding refuses lists in OR-Tools 9.15
-        refused = sorted(set(range(len(engineers))) - set(allowed[o.work_order_id]))
-        if refused:
-            routing.VehicleVar(index).RemoveValues(refused)
-        weight = 1 if baseline else PRIORITY_WEIGHT.get(o.priority, 2)
-        routing.AddDisjunction([index], DROP_PENALTY * weight)
-
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
-    if not baseline:
-        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    solution = routing.SolveWithParameters(params)
-    if solution is None:
-        unassigned |= {o.work_order_id: "the solver found no plan in the time limit" for o in routable}
-        return Plan(routes=(), unassigned=unassigned, wall_seconds=clock.perf_counter() - began)
+    km, minutes = travel_matrices(points)
+    data = _problem(engineers, routable, allowed, points, km, minutes)
+    remaining = time_limit_s - (clock.perf_counter() - began)
+    largest_prize = max(c.prize for c in data.clients())
+    params = pyvrp.SolveParams(
+        ils=pyvrp.IteratedLocalSearchParams(history_length=HISTORY),
+        # a minute late or a part short must always cost more than the largest prize it could win
+        penalty=pyvrp.PenaltyParams(max_penalty=max(100_000.0, 10.0 * largest_prize)),
+    )
+    result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, remaining)), seed=seed, params=params, collect_stats=False)
 
     routes = []
-    for v, e in enumerate(engineers):
+    for route in sorted(result.best.routes(), key=lambda r: r.vehicle_type()):
+        v = route.vehicle_type()
+        if not route.is_feasible():
+            continue  # its orders are reported unassigned below
+        e, previous, ready, travelled = engineers[v], v, engineers[v].start, 0.0
         visits: list[Visit] = []
-        index = solution.Value(routing.NextVar(routing.Start(v)))
-        previous, ready, km = v, e.start, 0.0
-        while not routing.IsEnd(index):
-            n = manager.IndexToNode(index)
-            o = routable[n - len(engineers)]
-            leg = road_km(points[previous], points[n])
-            start = solution.Value(time_dim.CumulVar(index))
-            visits.append(Visit(o.work_order_id, ready + minutes[previous][n], start, start + o.duration, leg))
-            km += leg
+        for activity in route.schedule():
+            if not activity.is_client():
+                continue
+            n = first + activity.idx
+            o = routable[activity.idx]
+            arrival = ready + minutes[previous][n]
+            start = max(arrival, o.window_start or 0)
+            visits.append(Visit(o.work_order_id, arrival, start, start + o.duration, km[previous][n]))
+            travelled += km[previous][n]
             previous, ready = n, start + o.duration
-            index = solution.Value(routing.NextVar(index))
         if visits:
-            km += road_km(points[previous], points[v])
-            routes.append(Route(e.engineer_id, tuple(visits), km, ready + minutes[previous][v]))
+            travelled += km[previous][v]
+            routes.append(Route(e.engineer_id, tuple(visits), travelled, ready + minutes[previous][v]))
     planned = {visit.work_order_id for r in routes for visit in r.visits}
     for o in routable:
         if o.work_order_id not in planned:
@@ -209,7 +190,71 @@ def solve(
                 wall_seconds=clock.perf_counter() - began)
 
 
-def _why_nobody(engineers: Sequence[Engineer], order: Order) -> str:
+def _problem(
+    engineers: Sequence[Engineer],
+    routable: Sequence[Order],
+    allowed: Mapping[int, list[int]],
+    points: Sequence[tuple[float, float]],
+    km: list[list[float]],
+    minutes: list[list[int]],
+) -> pyvrp.ProblemData:
+    """The day as PyVRP's data: a depot per engineer's home, a client per order, a profile per choice of orders."""
+    first = len(engineers)
+    distance = np.rint(np.asarray(km) / DISTANCE_UNIT_KM).astype(np.int64)
+    duration = np.asarray(minutes, dtype=np.int64)
+    prize = 2 * int(distance.max()) + 1  # more than the longest detour one order can cause
+    horizon = max(e.end for e in engineers) + 1
+    parts = sorted({p for o in routable for p in o.parts})
+
+    profiles: dict[frozenset[int], int] = {}  # the orders an engineer may not take -> profile
+    distances, durations, vehicle_types = [], [], []
+    for v, e in enumerate(engineers):
+        refused = frozenset(first + n for n, o in enumerate(routable) if v not in allowed[o.work_order_id])
+        if refused not in profiles:
+            profiles[refused] = len(distances)
+            d, t = distance.copy(), duration.copy()
+            columns = sorted(refused)
+            d[:, columns] = OUT_OF_REACH
+            t[:, columns] = OUT_OF_REACH
+            np.fill_diagonal(d, 0)
+            np.fill_diagonal(t, 0)
+            distances.append(d)
+            durations.append(t)
+        vehicle_types.append(pyvrp.VehicleType(
+            num_available=1,
+            capacity=[round(e.van.get(p, 0.0) * PART_UNIT) for p in parts],
+            start_depot=v,
+            end_depot=v,
+            tw_early=e.start,
+            tw_late=e.end,
+            profile=profiles[refused],
+            name=str(e.engineer_id),
+        ))
+    clients = []
+    for n, o in enumerate(routable, start=first):
+        opens = o.window_start or 0
+        latest_start = (o.window_end if o.window_end is not None else horizon) - o.duration
+        clients.append(pyvrp.Client(
+            location=n,
+            delivery=[round(o.parts.get(p, 0.0) * PART_UNIT) for p in parts],
+            service_duration=o.duration,
+            tw_early=opens,
+            tw_late=max(opens, latest_start),
+            prize=prize * PRIORITY_WEIGHT.get(o.priority, 2),
+            required=False,
+            name=str(o.work_order_id),
+        ))
+    return pyvrp.ProblemData(
+        locations=[pyvrp.Location(x=lon, y=lat) for lat, lon in points],
+        clients=clients,
+        depots=[pyvrp.Depot(location=v) for v in range(first)],
+        vehicle_types=vehicle_types,
+        distance_matrices=distances,
+        duration_matrices=durations,
+    )
+
+
+def why_nobody(engineers: Sequence[Engineer], order: Order) -> str:
     """The reasons engineers are refused, most common first: 'no engineer can take it: 3 lack skill ...'."""
     if not engineers:
         return "no engineer works that day"

@@ -8,7 +8,7 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service_core.dispatch import bench, checker, planner
+from service_core.dispatch import baseline, bench, checker, planner
 from service_core.dispatch.planner import Engineer, Order, Plan, Route, Visit
 
 SKILLS = ["mechanical", "electrical"]
@@ -50,9 +50,10 @@ def days(draw) -> tuple[list[Engineer], list[Order]]:
 
 @settings(max_examples=20, deadline=None)
 @given(days(), st.booleans())
-def test_plans_keep_every_hard_constraint(day: tuple[list[Engineer], list[Order]], baseline: bool) -> None:
+def test_plans_keep_every_hard_constraint(day: tuple[list[Engineer], list[Order]], plain: bool) -> None:
     engineers, orders = day
-    plan = planner.solve(engineers, orders, time_limit_s=0.2, baseline=baseline)
+    solve = baseline.solve if plain else planner.solve
+    plan = solve(engineers, orders, time_limit_s=0.2)
     assert checker.violations(engineers, orders, plan) == []
     assert plan.assigned + len(plan.unassigned) == len(orders)
     for reason in plan.unassigned.values():
@@ -61,8 +62,8 @@ def test_plans_keep_every_hard_constraint(day: tuple[list[Engineer], list[Order]
 
 def test_the_synthetic_benchmark_day_is_planned_without_violations() -> None:
     engineers, orders = bench.instance(engineers=6, orders=30, seed=3)
-    for baseline in (False, True):
-        plan = planner.solve(engineers, orders, time_limit_s=0.5, baseline=baseline)
+    for solve in (planner.solve, baseline.solve):
+        plan = solve(engineers, orders, time_limit_s=0.5)
         assert checker.violations(engineers, orders, plan) == []
         assert plan.assigned > 0
 
