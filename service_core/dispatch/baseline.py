@@ -15,17 +15,7 @@ from collections.abc import Sequence
 
 from ortools.constraint_solver import pywrapcp
 
-from service_core.dispatch.planner import (
-    PART_UNIT,
-    Engineer,
-    Order,
-    Plan,
-    Route,
-    Visit,
-    refusal,
-    travel_matrices,
-    why_nobody,
-)
+from service_core.dispatch.planner import PART_UNIT, Day, Engineer, Order, Plan
 
 DROP_PENALTY = 10_000_000  # metres: leaving an order out costs more than any detour to serve it
 
@@ -33,17 +23,12 @@ DROP_PENALTY = 10_000_000  # metres: leaving an order out costs more than any de
 def solve(engineers: Sequence[Engineer], orders: Sequence[Order], *, time_limit_s: float | None = None) -> Plan:
     """Plain OR-Tools routing of the day; without a time limit the search runs to its local optimum."""
     began = clock.perf_counter()
-    engineers = sorted(engineers, key=lambda e: e.engineer_id)
-    orders = sorted(orders, key=lambda o: o.work_order_id)
-    allowed = {o.work_order_id: [v for v, e in enumerate(engineers) if refusal(e, o) is None] for o in orders}
-    unassigned = {o.work_order_id: why_nobody(engineers, o) for o in orders if not allowed[o.work_order_id]}
-    routable = [o for o in orders if allowed[o.work_order_id]]
-    if not engineers or not routable:
-        return Plan(routes=(), unassigned=unassigned, wall_seconds=clock.perf_counter() - began)
-
-    points = [e.home for e in engineers] + [o.site for o in routable]
+    day = Day.of(engineers, orders)
+    if not day.routable:
+        return day.plan([], began)
+    engineers, routable, allowed, km, minutes = day.engineers, day.routable, day.allowed, day.km, day.minutes
+    points = day.points
     durations = [0] * len(engineers) + [o.duration for o in routable]
-    km, minutes = travel_matrices(points)
     metres = [[round(d * 1000) for d in row] for row in km]
     home = list(range(len(engineers)))
     manager = pywrapcp.RoutingIndexManager(len(points), len(engineers), home, home)
@@ -85,32 +70,11 @@ def solve(engineers: Sequence[Engineer], orders: Sequence[Order], *, time_limit_
     if time_limit_s is not None:
         params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
     solution = routing.SolveWithParameters(params)
-    if solution is None:
-        unassigned |= {o.work_order_id: "the solver found no plan in the time limit" for o in routable}
-        return Plan(routes=(), unassigned=unassigned, wall_seconds=clock.perf_counter() - began)
-
-    routes = []
-    for v, e in enumerate(engineers):
-        visits: list[Visit] = []
-        index = solution.Value(routing.NextVar(routing.Start(v)))
-        previous, ready, travelled = v, e.start, 0.0
-        while not routing.IsEnd(index):
-            n = manager.IndexToNode(index)
-            o = routable[n - len(engineers)]
-            leg = km[previous][n]
-            start = solution.Value(time_dim.CumulVar(index))
-            visits.append(Visit(o.work_order_id, ready + minutes[previous][n], start, start + o.duration, leg))
-            travelled += leg
-            previous, ready = n, start + o.duration
-            index = solution.Value(routing.NextVar(index))
-        if visits:
-            travelled += km[previous][v]
-            routes.append(Route(e.engineer_id, tuple(visits), travelled, ready + minutes[previous][v]))
-    planned = {visit.work_order_id for r in routes for visit in r.visits}
-    for o in routable:
-        if o.work_order_id not in planned:
-            unassigned[o.work_order_id] = (
-                f"no room in the day of the {len(allowed[o.work_order_id])} engineer(s) who could take it"
-            )
-    return Plan(routes=tuple(routes), unassigned=dict(sorted(unassigned.items())),
-                wall_seconds=clock.perf_counter() - began)
+    stops: list[list[int]] = [[] for _ in engineers]
+    if solution is not None:
+        for v in range(len(engineers)):
+            index = solution.Value(routing.NextVar(routing.Start(v)))
+            while not routing.IsEnd(index):
+                stops[v].append(manager.IndexToNode(index) - len(engineers))
+                index = solution.Value(routing.NextVar(index))
+    return day.plan(stops, began)

@@ -136,72 +136,89 @@ def travel_matrices(points: Sequence[tuple[float, float]]) -> tuple[list[list[fl
     return km, minutes
 
 
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A day as a solver sees it: who may take which order, and the travel between homes and sites."""
+
+    engineers: list[Engineer]  # by engineer id; engineer v's home is point v
+    routable: list[Order]  # orders someone may take, by id; order k's site is point len(engineers) + k
+    allowed: dict[int, list[int]]  # work order id -> the engineers (indices) who may take it
+    nobody: dict[int, str]  # work order id -> why no engineer may take it
+    km: list[list[float]]
+    minutes: list[list[int]]
+
+    @classmethod
+    def of(cls, engineers: Sequence[Engineer], orders: Sequence[Order]) -> Day:
+        engineers = sorted(engineers, key=lambda e: e.engineer_id)
+        orders = sorted(orders, key=lambda o: o.work_order_id)
+        allowed = {o.work_order_id: [v for v, e in enumerate(engineers) if refusal(e, o) is None] for o in orders}
+        nobody = {o.work_order_id: why_nobody(engineers, o) for o in orders if not allowed[o.work_order_id]}
+        routable = [o for o in orders if allowed[o.work_order_id]] if engineers else []
+        points = [e.home for e in engineers] + [o.site for o in routable] if routable else []
+        km, minutes = travel_matrices(points)
+        return cls(engineers, routable, allowed, nobody, km, minutes)
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        return [e.home for e in self.engineers] + [o.site for o in self.routable]
+
+    def plan(self, stops: Sequence[Sequence[int]], began: float) -> Plan:
+        """The plan of ``stops[v]``, the orders (indices into ``routable``) engineer v visits in turn, each visit as
+        early as the drive and the window allow; the orders no route visits are reported left out."""
+        routes = []
+        for v, sequence in enumerate(stops):
+            if not sequence:
+                continue
+            e, previous, ready, travelled = self.engineers[v], v, self.engineers[v].start, 0.0
+            visits: list[Visit] = []
+            for k in sequence:
+                n, o = len(self.engineers) + k, self.routable[k]
+                arrival = ready + self.minutes[previous][n]
+                start = max(arrival, o.window_start or 0)
+                visits.append(Visit(o.work_order_id, arrival, start, start + o.duration, self.km[previous][n]))
+                travelled += self.km[previous][n]
+                previous, ready = n, start + o.duration
+            travelled += self.km[previous][v]
+            routes.append(Route(e.engineer_id, tuple(visits), travelled, ready + self.minutes[previous][v]))
+        planned = {visit.work_order_id for r in routes for visit in r.visits}
+        unassigned = dict(self.nobody)
+        for o in self.routable:
+            if o.work_order_id not in planned:
+                unassigned[o.work_order_id] = (
+                    f"no room in the day of the {len(self.allowed[o.work_order_id])} engineer(s) who could take it"
+                )
+        return Plan(routes=tuple(routes), unassigned=dict(sorted(unassigned.items())),
+                    wall_seconds=clock.perf_counter() - began)
+
+
 def solve(engineers: Sequence[Engineer], orders: Sequence[Order], *, time_limit_s: float = 5.0, seed: int = 1) -> Plan:
     """The routes of the day, and why each order left out is left out."""
     began = clock.perf_counter()
-    engineers = sorted(engineers, key=lambda e: e.engineer_id)
-    orders = sorted(orders, key=lambda o: o.work_order_id)
-    allowed = {o.work_order_id: [v for v, e in enumerate(engineers) if refusal(e, o) is None] for o in orders}
-    unassigned = {o.work_order_id: why_nobody(engineers, o) for o in orders if not allowed[o.work_order_id]}
-    routable = [o for o in orders if allowed[o.work_order_id]]
-    if not engineers or not routable:
-        return Plan(routes=(), unassigned=unassigned, wall_seconds=clock.perf_counter() - began)
-
-    first = len(engineers)  # locations: engineers' homes, then the orders' sites
-    points = [e.home for e in engineers] + [o.site for o in routable]
-    km, minutes = travel_matrices(points)
-    data = _problem(engineers, routable, allowed, points, km, minutes)
-    remaining = time_limit_s - (clock.perf_counter() - began)
+    day = Day.of(engineers, orders)
+    if not day.routable:
+        return day.plan([], began)
+    data = _problem(day)
     largest_prize = max(c.prize for c in data.clients())
     params = pyvrp.SolveParams(
         ils=pyvrp.IteratedLocalSearchParams(history_length=HISTORY),
         # a minute late or a part short must always cost more than the largest prize it could win
         penalty=pyvrp.PenaltyParams(max_penalty=max(100_000.0, 10.0 * largest_prize)),
     )
+    remaining = time_limit_s - (clock.perf_counter() - began)
     result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, remaining)), seed=seed, params=params, collect_stats=False)
-
-    routes = []
-    for route in sorted(result.best.routes(), key=lambda r: r.vehicle_type()):
-        v = route.vehicle_type()
-        if not route.is_feasible():
-            continue  # its orders are reported unassigned below
-        e, previous, ready, travelled = engineers[v], v, engineers[v].start, 0.0
-        visits: list[Visit] = []
-        for activity in route.schedule():
-            if not activity.is_client():
-                continue
-            n = first + activity.idx
-            o = routable[activity.idx]
-            arrival = ready + minutes[previous][n]
-            start = max(arrival, o.window_start or 0)
-            visits.append(Visit(o.work_order_id, arrival, start, start + o.duration, km[previous][n]))
-            travelled += km[previous][n]
-            previous, ready = n, start + o.duration
-        if visits:
-            travelled += km[previous][v]
-            routes.append(Route(e.engineer_id, tuple(visits), travelled, ready + minutes[previous][v]))
-    planned = {visit.work_order_id for r in routes for visit in r.visits}
-    for o in routable:
-        if o.work_order_id not in planned:
-            unassigned[o.work_order_id] = (
-                f"no room in the day of the {len(allowed[o.work_order_id])} engineer(s) who could take it"
-            )
-    return Plan(routes=tuple(routes), unassigned=dict(sorted(unassigned.items())),
-                wall_seconds=clock.perf_counter() - began)
+    stops: list[list[int]] = [[] for _ in day.engineers]
+    for route in result.best.routes():
+        if route.is_feasible():  # an infeasible route's orders are reported left out
+            stops[route.vehicle_type()] = [a.idx for a in route.schedule() if a.is_client()]
+    return day.plan(stops, began)
 
 
-def _problem(
-    engineers: Sequence[Engineer],
-    routable: Sequence[Order],
-    allowed: Mapping[int, list[int]],
-    points: Sequence[tuple[float, float]],
-    km: list[list[float]],
-    minutes: list[list[int]],
-) -> pyvrp.ProblemData:
+def _problem(day: Day) -> pyvrp.ProblemData:
     """The day as PyVRP's data: a depot per engineer's home, a client per order, a profile per choice of orders."""
+    engineers, routable, allowed = day.engineers, day.routable, day.allowed
     first = len(engineers)
-    distance = np.rint(np.asarray(km) / DISTANCE_UNIT_KM).astype(np.int64)
-    duration = np.asarray(minutes, dtype=np.int64)
+    distance = np.rint(np.asarray(day.km) / DISTANCE_UNIT_KM).astype(np.int64)
+    duration = np.asarray(day.minutes, dtype=np.int64)
     prize = 2 * int(distance.max()) + 1  # more than the longest detour one order can cause
     horizon = max(e.end for e in engineers) + 1
     parts = sorted({p for o in routable for p in o.parts})
@@ -245,7 +262,7 @@ def _problem(
             name=str(o.work_order_id),
         ))
     return pyvrp.ProblemData(
-        locations=[pyvrp.Location(x=lon, y=lat) for lat, lon in points],
+        locations=[pyvrp.Location(x=lon, y=lat) for lat, lon in day.points],
         clients=clients,
         depots=[pyvrp.Depot(location=v) for v in range(first)],
         vehicle_types=vehicle_types,
