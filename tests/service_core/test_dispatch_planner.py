@@ -107,3 +107,23 @@ def test_the_checker_catches_each_kind_of_violation() -> None:
     found = checker.violations([away], [o], good)
     assert any("before arriving" in v for v in found) and any("travels" in v for v in found)
     assert checker.violations([e], [o], Plan((), {}, 0.0)) == ["order 1 is neither planned nor reported unassigned"]
+
+
+def test_when_only_one_fits_the_urgent_order_is_planned_and_the_low_one_says_why() -> None:
+    e = Engineer(1, (52.0, 4.5), 480, 720, {"mechanical": 1})
+    orders = [
+        Order(1, (52.01, 4.5), None, {"mechanical": 1}, 200, priority="low"),
+        Order(2, (52.02, 4.5), None, {"mechanical": 1}, 200, priority="urgent"),
+    ]
+    plan = planner.solve([e], orders, time_limit_s=0.3)
+    assert [v.work_order_id for r in plan.routes for v in r.visits] == [2]
+    assert plan.unassigned == {1: "no room in the day of the 1 engineer(s) who could take it"}
+
+
+def test_one_van_part_is_not_promised_to_two_orders() -> None:
+    e = Engineer(1, (52.0, 4.5), 480, 1020, {"mechanical": 1}, van={"P-1": 1.0})
+    orders = [Order(n, (52.0 + n / 100, 4.5), None, {"mechanical": 1}, 30, parts={"P-1": 1.0}) for n in (1, 2)]
+    for solve in (planner.solve, baseline.solve):
+        plan = solve([e], orders, time_limit_s=0.3)
+        assert plan.assigned == 1 and len(plan.unassigned) == 1
+        assert checker.violations([e], orders, plan) == []
