@@ -20,7 +20,6 @@ model the benchmark compares with (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-import math
 import time as clock
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import numpy as np
 import pyvrp
 from pyvrp.stop import MaxRuntime
 
-from service_core.dispatch.scoring import SPEED_KMH, road_km, travel_minutes
+from service_core.dispatch.scoring import drive_minutes, road_km, travel_minutes
 
 PART_UNIT = 1000  # quantities are kept to three decimals in the ledger
 DISTANCE_UNIT_KM = 0.1  # the solver counts distance in 100 m steps
@@ -132,7 +131,7 @@ def travel_matrices(points: Sequence[tuple[float, float]]) -> tuple[list[list[fl
         for j in range(i + 1, size):
             d = road_km(points[i], points[j])
             km[i][j] = km[j][i] = d
-            minutes[i][j] = minutes[j][i] = math.ceil(d / SPEED_KMH * 60 - 1e-9)  # as scoring.travel_minutes
+            minutes[i][j] = minutes[j][i] = drive_minutes(d)
     return km, minutes
 
 

@@ -63,7 +63,12 @@ def road_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def travel_minutes(a: tuple[float, float], b: tuple[float, float]) -> int:
     """Whole minutes of driving between two points (rounded up, so a plan never arrives early)."""
-    return math.ceil(road_km(a, b) / SPEED_KMH * 60 - 1e-9)
+    return drive_minutes(road_km(a, b))
+
+
+def drive_minutes(km: float) -> int:
+    """Whole minutes to drive ``km`` road kilometres, rounded up."""
+    return math.ceil(km / SPEED_KMH * 60 - 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
