@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "maintenance.alerts",
     "maintenance.detector",
+    "maintenance.evaluation.metrics",
     "maintenance.failure_modes",
     "maintenance.forecast",
     "maintenance.regression",

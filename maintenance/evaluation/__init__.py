@@ -1,0 +1,1 @@
+"""Scoring anomaly and changepoint detectors against labelled benchmark runs."""
