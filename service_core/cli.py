@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--time-limit", type=float, default=8.0, metavar="S", help="our planner's time limit")
     dispatch.add_argument("--baseline-time-limit", type=float, default=None, metavar="S",
                           help="the baseline's time limit (default: none, it runs to its local optimum)")
+    dispatch.set_defaults(handler=_bench_dispatch)
+    detector = bench_sub.add_parser("detector", help="condition-monitor scoring throughput per core on simulated "
+                                    "pumps, motors and an asset of unknown model")
+    detector.add_argument("--assets", type=int, default=50, help="assets in the fleet (pumps, motors, unknown)")
+    detector.add_argument("--seconds", type=float, default=900.0, metavar="S",
+                          help="simulated seconds of 1 Hz readings per asset that are timed")
+    detector.set_defaults(handler=_bench_detector)
+
 
     embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
     embedded.add_argument("server", choices=["postgres", "mqtt"])
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "bench":
-        return _bench_dispatch(args)
+        return args.handler(args)
     from service_core.settings import Settings
 
     try:
@@ -113,6 +121,17 @@ def _bench_dispatch(args: argparse.Namespace) -> int:
     results = bench.run(**options)
     print(bench.report(results, **options))
     return 1 if any(r.violations for r in results) else 0
+
+
+def _bench_detector(args: argparse.Namespace) -> int:
+    from service_core.runtime import detector_bench
+
+    if args.assets < 1 or args.seconds < 1:
+        print("fleetcare: --assets and --seconds must be at least 1", file=sys.stderr)
+        return 2
+    workload = detector_bench.workload(assets=args.assets, seconds=args.seconds)
+    print(detector_bench.report(detector_bench.run(workload)))
+    return 0
 
 
 def _db_upgrade(settings) -> int:
