@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
                           help="simulated seconds of 1 Hz readings per asset that are timed")
     detector.set_defaults(handler=_bench_detector)
 
+    # each evaluation is a subcommand with its own handler: add one next to ``rul``
+    evaluate = sub.add_parser("eval", help="evaluations of condition monitoring (no database)")
+    eval_sub = evaluate.add_subparsers(dest="eval_command", required=True, metavar="EVALUATION")
+    rul = eval_sub.add_parser("rul", help="how soon each simulated fault is seen and how well its time to failure "
+                              "is estimated")
+    rul.add_argument("--seeds", type=int, default=5, metavar="N", help="simulated units per mode and duration")
+    rul.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+    rul.set_defaults(handler=_eval_rul)
 
     embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
     embedded.add_argument("server", choices=["postgres", "mqtt"])
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command == "bench":
+    if args.command in ("bench", "eval"):
         return args.handler(args)
     from service_core.settings import Settings
 
@@ -131,6 +139,26 @@ def _bench_detector(args: argparse.Namespace) -> int:
         return 2
     workload = detector_bench.workload(assets=args.assets, seconds=args.seconds)
     print(detector_bench.report(detector_bench.run(workload)))
+    return 0
+
+
+def _eval_rul(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from service_core.runtime import lead_time, lead_time_report
+
+    if args.seeds < 1:
+        print("fleetcare: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    started, cpu = time.perf_counter(), time.process_time()
+    evaluation = lead_time.evaluate(seeds=args.seeds)
+    elapsed = time.perf_counter() - started
+    print(lead_time_report.report(evaluation, elapsed_s=elapsed))
+    print(f"  and {time.process_time() - cpu:.1f} s of CPU time in one process")
+    if args.json is not None:
+        args.json.write_text(json.dumps(lead_time_report.as_json(evaluation, elapsed_s=elapsed), indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 
