@@ -1,83 +1,151 @@
-"""Turning an asset's scores into alerts: smoothing, debounce and hysteresis."""
+"""Turning an asset's persistent deviations into alerts: raise, recover, relapse, clear."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 from river import base
 
 
 class Transition(enum.Enum):
-    RAISE = "raise"
-    CLEAR = "clear"
+    RAISE = "raise"  # a signal has moved far off its healthy level and stays there
+    RECOVER = "recover"  # the signals that raised the alert are back near their levels
+    RELAPSE = "relapse"  # they left again before the alert cleared
+    CLEAR = "clear"  # they stayed back for ``clear_after`` seconds
+
+
+class State(enum.Enum):
+    QUIET = "quiet"
+    DEVIATING = "deviating"
+    RECOVERING = "recovering"
 
 
 class AlertDecision(base.Base):
-    """Raise when the smoothed score stays high, clear when it stays low.
+    """Raise when a signal's persistent deviation is far off, clear once the signals behind it have come back.
 
-    Each score is capped at ``cap`` and folded into an exponentially weighted level
-    (``smoothing`` is the weight of the newest score). The alert is raised once the level has
-    been at or above ``raise_above`` for ``raise_after`` consecutive scores, and cleared once it
-    has been at or below ``clear_below`` for ``clear_after`` consecutive scores.
+    The detector reports, per signal, its persistent deviation (an average over a few seconds, in
+    its healthy spread) and a score, the largest of them (or more, when a datasheet limit is
+    crossed). The alert is raised once the score has been at or above ``raise_above`` for
+    ``raise_after`` consecutive readings.
 
-    One reading moves the level by at most ``smoothing * cap``, so on a healthy level of
-    ``(raise_above - smoothing * cap) / (1 - smoothing)`` or less, a single reading, however
-    wild, never raises; a fault that keeps the score above ``raise_above`` always does.
+    A signal that went at least ``raise_above`` off during the alert is *involved*. The asset is
+    back when no datasheet limit is crossed and every involved signal is within ``clear_within``,
+    or within ``clear_fraction`` of the furthest it went but no further off than ``clear_ceiling``:
+    a pump whose flow fell by half and came back to within a few percent has recovered, even if the
+    valve does not seat exactly where it did. The alert clears once the asset has stayed back for
+    ``clear_after`` seconds. It relapses if an involved signal leaves again, beyond both its
+    tolerance and ``raise_above`` (so that a signal hovering at the edge of its tolerance does not
+    toggle the state), or a limit is crossed.
 
     >>> decision = AlertDecision()
-    >>> [decision.update(s) for s in [1.0, 1.0, 500.0, 1.0]]
+    >>> [decision.update(s, (s,), t) for t, s in enumerate([1.0, 9.0, 1.0, 1.0])]
     [None, None, None, None]
-    >>> events = [decision.update(9.0) for _ in range(30)]
-    >>> events.index(Transition.RAISE), decision.active
-    (13, True)
+    >>> events = [decision.update(9.0, (9.0,), t) for t in range(10, 20)]
+    >>> events.index(Transition.RAISE), decision.state.value
+    (1, 'deviating')
+    >>> decision.update(2.0, (2.0,), 20), decision.update(2.0, (2.0,), 80)
+    (<Transition.RECOVER: 'recover'>, <Transition.CLEAR: 'clear'>)
     """
 
     def __init__(
         self,
-        smoothing: float = 0.1,
-        cap: float = 12.0,
-        raise_above: float = 4.0,
-        raise_after: int = 10,
-        clear_below: float = 2.0,
-        clear_after: int = 60,
+        raise_above: float = 6.0,
+        raise_after: int = 2,
+        clear_within: float = 3.0,
+        clear_fraction: float = 0.5,
+        clear_after: float = 60.0,
+        clear_ceiling: float = 12.0,
     ) -> None:
-        if not 0 < smoothing <= 1:
-            raise ValueError("smoothing must lie in (0, 1]")
-        if not clear_below < raise_above <= cap:
-            raise ValueError("need clear_below < raise_above <= cap")
-        if raise_after < 1 or clear_after < 1:
-            raise ValueError("raise_after and clear_after must be at least 1")
-        self.smoothing = smoothing
-        self.cap = cap
+        if not 0 < clear_within < raise_above <= clear_ceiling:
+            raise ValueError("need 0 < clear_within < raise_above <= clear_ceiling")
+        if raise_after < 1:
+            raise ValueError("raise_after must be at least 1")
+        if not 0 <= clear_fraction < 1 or clear_after < 0:
+            raise ValueError("clear_fraction must lie in [0, 1) and clear_after must not be negative")
         self.raise_above = raise_above
         self.raise_after = raise_after
-        self.clear_below = clear_below
+        self.clear_within = clear_within
+        self.clear_fraction = clear_fraction
         self.clear_after = clear_after
+        self.clear_ceiling = clear_ceiling
 
-        self.level = 0.0
-        self.active = False
-        self._streak = 0  # consecutive scores on the far side of the threshold that would switch
+        self.level = 0.0  # the latest score
+        self.state = State.QUIET
+        self._streak = 0  # consecutive readings at or above ``raise_above`` while quiet
+        self._peaks: list[float] = []  # per signal, the furthest it went during the alert
+        self._back_since: float | None = None
+        self._raised_by: tuple[bool, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        """An alert is open (deviating or recovering)."""
+        return self.state is not State.QUIET
 
     @property
     def alarming(self) -> bool:
-        """An alert is open, or the level is high enough that one may be about to be."""
-        return self.active or self.level >= self.raise_above
+        """The asset is not to be learned from: an alert is open."""
+        return self.active
 
-    def update(self, score: float) -> Transition | None:
-        """Fold in one score; the transition it completes, if any."""
-        self.level += self.smoothing * (min(score, self.cap) - self.level)
-        if not self.active:
-            self._streak = self._streak + 1 if self.level >= self.raise_above else 0
+    @property
+    def involved(self) -> tuple[bool, ...]:
+        """Per signal, whether the open alert is about it (it went ``raise_above`` or further off)."""
+        return tuple(p >= self.raise_above for p in self._peaks)
+
+    @property
+    def raised_by(self) -> tuple[bool, ...]:
+        """Per signal, whether it was ``raise_above`` or further off when the open alert was raised."""
+        return self._raised_by
+
+    @property
+    def deviating(self) -> bool:
+        """An alert is open and the asset has not come back yet."""
+        return self.state is State.DEVIATING
+
+    def update(
+        self, score: float, deviations: Sequence[float], t: float, beyond_limits: bool = False
+    ) -> Transition | None:
+        """Fold in one reading's score and persistent deviations at time ``t`` (seconds); the transition, if any.
+
+        ``beyond_limits``: the reading crossed a datasheet limit (its score says how far off it is).
+        """
+        self.level = score
+        if self.state is State.QUIET:
+            self._streak = self._streak + 1 if score >= self.raise_above else 0
             if self._streak >= self.raise_after:
-                self.active, self._streak = True, 0
+                self.state, self._streak = State.DEVIATING, 0
+                self._peaks = [abs(d) for d in deviations]
+                self._raised_by = tuple(p >= self.raise_above for p in self._peaks)
                 return Transition.RAISE
-        else:
-            self._streak = self._streak + 1 if self.level <= self.clear_below else 0
-            if self._streak >= self.clear_after:
-                self.active, self._streak = False, 0
-                return Transition.CLEAR
+            return None
+        peaks = self._peaks
+        if len(peaks) != len(deviations):
+            peaks = self._peaks = [0.0] * len(deviations)
+        recovering = self.state is State.RECOVERING
+        back = not beyond_limits
+        for j, d in enumerate(deviations):
+            d = abs(d)
+            if d > peaks[j]:
+                peaks[j] = d
+            if back and peaks[j] >= self.raise_above:
+                tolerance = max(self.clear_within, min(self.clear_fraction * peaks[j], self.clear_ceiling))
+                if d > (max(tolerance, self.raise_above) if recovering else tolerance):
+                    back = False
+        if not recovering:
+            if back:
+                self.state, self._back_since = State.RECOVERING, t
+                return Transition.RECOVER
+            return None
+        if not back:
+            self.state, self._back_since = State.DEVIATING, None
+            return Transition.RELAPSE
+        if t - self._back_since >= self.clear_after:
+            self.reset()
+            return Transition.CLEAR
         return None
 
     def reset(self) -> None:
         """Back to a healthy, quiet state."""
-        self.level, self.active, self._streak = 0.0, False, 0
+        self.level, self.state, self._streak = 0.0, State.QUIET, 0
+        self._peaks, self._back_since = [], None
+        self._raised_by: tuple[bool, ...] = ()

@@ -1,12 +1,14 @@
 """A per-asset streaming model of healthy behaviour that scores every sample.
 
-Each condition signal is predicted from the operating point; the score is the largest
-standardised residual, so a new speed or load is not mistaken for a fault.
+Each condition signal is predicted from the operating point, so a new speed or load is not
+mistaken for a fault; the score is the largest persistent deviation from that prediction, so a
+small shift that lasts is seen as surely as a large one that does not.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -16,14 +18,17 @@ from maintenance.regression import SharedRegression
 from maintenance.thermal import ThermalRegression
 
 MAX_LOAD = 4.0  # u² above this (twice the rated driver) is counted as this much heat
+DEVIATION_CAP = 12.0  # one reading moves a persistent deviation by at most this many healthy deviations
 
 
 class Assessment(NamedTuple):
     """One sample as the detector saw it."""
 
-    score: float  # largest |deviation|, or ``limit_score`` when a datasheet limit is crossed
-    deviations: tuple[float, ...]  # per condition metric, in healthy standard deviations, signed
+    score: float  # largest |persistent deviation|, or ``limit_score`` when a datasheet limit is crossed
+    deviations: tuple[float, ...]  # per condition metric, this reading, in healthy standard deviations, signed
     expected: tuple[float, ...]  # per condition metric, the healthy value at this operating point
+    persistent: tuple[float, ...] = ()  # per condition metric, the smoothed deviation in its healthy spread
+    beyond_limits: bool = False  # a datasheet limit is crossed
 
 
 class ConditionDetector(base.AnomalyDetector):
@@ -43,13 +48,27 @@ class ConditionDetector(base.AnomalyDetector):
     leverage of the operating point: an operating point never seen before is uncertain, scores
     low, and is learned within a few samples instead of raising an alarm.
 
-    The regressions learn robustly rather than behind a gate: a sample scoring above ``huber``
-    is learned with weight ``huber / score``. At a new operating point the leverage dominates
-    and the model still adapts at once; at a known one a developing fault moves it by a small
-    step per sample. Refusing to learn outright would lock the model out of every operating point
-    it had not yet seen. The healthy level and spread of the residuals, though, are learned from
-    samples scoring below ``huber`` only. The caller stops learning entirely while an alert is
-    open (``learn=False``).
+    The score is not one reading's deviation but a *persistent* one: the readings' deviations,
+    each capped at ``DEVIATION_CAP``, averaged over ``smoothing`` seconds and measured in the
+    healthy spread of that average (learned over the warm-up, and never assumed narrower than the
+    average of independent readings would be). At a reading a second, a flow that drops by two healthy
+    standard deviations and stays there scores about 6 within half a minute, as high as a single
+    reading can move it from nothing: a pump whose inlet valve is closing is seen without waiting
+    for readings far off. The part of a deviation that is the model's own uncertainty (the
+    leverage, a thermal transient) is not shrunk by averaging and is not counted as if it were.
+
+    The regressions learn robustly rather than behind a gate: a sample whose largest deviation is
+    above ``huber`` is learned with weight ``huber / deviation``. At a new operating point the
+    leverage dominates and the model still adapts at once; at a known one a developing fault moves
+    it by a small step per sample. Refusing to learn outright would lock the model out of every
+    operating point it had not yet seen. The healthy spreads of the residuals, though, are learned
+    from samples within ``huber`` only. A signal's healthy level (the offset of its residuals)
+    follows slowly (``drift``), or within ``wander_drift`` for a signal that *wanders* while
+    healthy: one whose residual moves less from one reading to the next than ``wander`` times what
+    independent readings would (a temperature following the room). The caller stops learning
+    entirely while an alert is open (``learn=False``); the wandering signals, though, go on
+    following their level then, except while they read more than ``DEVIATION_CAP`` off, so that a
+    room warming during an alert does not hold the alert open once its cause has gone.
 
     Parameters
     ----------
@@ -90,6 +109,13 @@ class ConditionDetector(base.AnomalyDetector):
         Prior precision of the regression weights relative to the noise; small is a weak prior.
     limit_score
         The score of a sample beyond a datasheet limit.
+    smoothing
+        Time constant (s) of the average that makes a deviation persistent.
+    wander
+        A signal whose successive residuals differ by less than this fraction of what independent
+        readings would differ by wanders while healthy.
+    wander_drift
+        Time constant (s) with which the healthy level of a wandering signal follows it.
 
     Examples
     --------
@@ -100,8 +126,11 @@ class ConditionDetector(base.AnomalyDetector):
     ...     detector.learn_one({"speed": speed, "flow": speed / 25 + (t % 3 - 1) * 0.5}, t=t)
     >>> detector.score_one({"speed": 2400.0, "flow": 96.0}, t=300) < 2
     True
-    >>> detector.score_one({"speed": 2400.0, "flow": 90.0}, t=300) > 8
-    True
+
+    A flow 6 m3/h short for a few seconds (the detector is told not to learn from it):
+
+    >>> [round(detector.assess_one({"speed": 2400.0, "flow": 90.0}, t=300 + s, learn=False).score) for s in range(4)]
+    [6, 12, 16, 20]
 
     """
 
@@ -125,9 +154,18 @@ class ConditionDetector(base.AnomalyDetector):
         memory: float = 3600.0,
         ridge: float = 1e-6,
         limit_score: float = 12.0,
+        smoothing: float = 5.0,
+        wander: float = 0.7,
+        wander_drift: float = 50.0,
     ) -> None:
-        if min(nominal, ridge, huber, drift, ambient, memory, thermal_every) <= 0 or warm_up < 0:
-            raise ValueError("nominal, ridge, huber, drift, ambient, memory and thermal_every must be positive")
+        positive = (nominal, ridge, huber, drift, ambient, memory, thermal_every, smoothing, wander_drift)
+        if min(positive) <= 0 or warm_up < 0:
+            raise ValueError(
+                "nominal, ridge, huber, drift, ambient, memory, thermal_every, smoothing and wander_drift "
+                "must be positive"
+            )
+        if not 0 <= wander <= 1:
+            raise ValueError("wander must lie in [0, 1]")
         if not set(thermal or ()) <= set(condition):
             raise ValueError("thermal metrics must be among the condition metrics")
         if not 0 < time_constants[0] <= time_constants[1]:
@@ -150,6 +188,9 @@ class ConditionDetector(base.AnomalyDetector):
         self.memory = memory
         self.ridge = ridge
         self.limit_score = limit_score
+        self.smoothing = smoothing
+        self.wander = wander
+        self.wander_drift = wander_drift
 
         self._limit_checks = tuple((m, lo, hi) for m, (lo, hi) in (limits or {}).items())
         lagged = thermal if thermal and driver is not None else ()
@@ -168,6 +209,12 @@ class ConditionDetector(base.AnomalyDetector):
         self._bias = [0.0] * len(condition)
         self._var = [0.0] * len(condition)
         self._sd = [1.0] * len(condition)
+        # per metric: the persistent deviation (an exponential average of the readings' deviations),
+        # its healthy variance, and the variance of the residual's steps from one reading to the next
+        self._smooth = [0.0] * len(condition)
+        self._smooth_var = [0.0] * len(condition)
+        self._step_var = [0.0] * len(condition)
+        self._last_residual: list[float | None] = [None] * len(condition)
         self._n_stats = 0
         self._thermal_due = -math.inf  # when the thermal model next learns
         self._dt = 1.0  # seconds since the previous sample: what one learned sample is worth
@@ -196,12 +243,18 @@ class ConditionDetector(base.AnomalyDetector):
         started = self._started_at(x, t, operating)
         if started is None or t - started < self.settle:
             return 0.0
-        return self._evaluate(x, operating, heat)[0].score
+        dt = math.inf if self._t is None or self._started is None else t - self._t
+        return self._evaluate(x, dt, operating, heat)[0].score
 
     # -- the path the monitor takes: score, then learn, computed once ---------------------------
 
-    def assess_one(self, x: dict, t: float | None = None, learn: bool = True) -> Assessment | None:
+    def assess_one(
+        self, x: dict, t: float | None = None, learn: bool = True, hold: Sequence[bool] = ()
+    ) -> Assessment | None:
         """Score ``x``, then learn from it unless ``learn`` is false.
+
+        While not learning, the signals that wander on their own still follow their level, except
+        those ``hold`` marks (by position in ``condition``): the ones an open alert is about.
 
         ``None`` when the sample is not assessed: the unit is stopped or settling, the driver is
         missing, or ``t`` is not newer than the last sample's.
@@ -213,18 +266,58 @@ class ConditionDetector(base.AnomalyDetector):
         self._started = self._started_at(x, t, operating)
         # the thermal state follows the driver whether or not the unit runs: a stopped motor cools
         self._heat = heat
+        running = self._t is not None and self._started is not None and self._started < t
+        dt = t - self._t if running else math.inf
         if self._t is not None:
             self._dt = t - self._t
         self._t = t
         if self._started is None or t - self._started < self.settle:
+            # stopped or starting: what the readings did before says nothing about what they will do
+            self._smooth = [0.0] * len(self.condition)
+            self._last_residual = [None] * len(self.condition)
             return None
-        assessment, learning = self._evaluate(x, operating, heat)
+        assessment, learning, smooth, instant = self._evaluate(x, dt, operating, heat)
+        self._smooth = smooth
         if learn and learning is not None:
-            score = assessment.score
-            self._learn(learning, assessment.expected, 1.0 if score <= self.huber else self.huber / score)
+            self._learn(learning, assessment.expected, 1.0 if instant <= self.huber else self.huber / instant)
+        else:
+            self._last_residual = [None] * len(self.condition)
+            if learning is not None and self.ready:
+                self._follow_wandering(learning[1], assessment.expected, hold)
         return assessment
 
+    def adopt_level(self) -> None:
+        """Take the signals' present level as healthy (an episode is over and the asset runs on).
+
+        Each signal's healthy level moves by its persistent deviation, which starts again from zero.
+        """
+        for j in self._static_at:
+            self._bias[j] += self._smooth[j] * self._sd[j]
+        if self._thermal_at:
+            shift = np.array([self._smooth[j] * self._sd[j] for j in self._thermal_at])
+            self._thermal.shift(shift)
+        self._smooth = [0.0] * len(self.condition)
+
     # -- internals -------------------------------------------------------------------------------
+
+    def _wandering(self, j: int) -> bool:
+        """Whether signal ``j`` wanders while healthy: from one reading to the next it moves less than noise would."""
+        return self._step_var[j] < 2.0 * self.wander * self.wander * self._var[j]
+
+    def _follow_wandering(self, observed: list, expected: tuple[float, ...], hold: Sequence[bool]) -> None:
+        """While nothing is learned (an alert is open), the signals that wander on their own still follow their level.
+
+        A temperature that went on drifting with the room during an alert must not hold the alert
+        open by itself once the cause has gone; each step is bounded as when learning.
+        """
+        a = -math.expm1(-self._dt / self.wander_drift)
+        for j in self._static_at:
+            if self._wandering(j) and not (j < len(hold) and hold[j]):
+                e = observed[j] - expected[j]
+                if abs(e) > DEVIATION_CAP * self._sd[j]:
+                    continue  # that far off is the fault itself, not the signal wandering
+                bound = self.huber * self._sd[j]
+                self._bias[j] += a * (bound if e > bound else -bound if e < -bound else e)
 
     def _advance(self, x: dict, t: float | None):
         """The time, the thermal state and the operating point ``(u, running, heat sources)`` after ``x``.
@@ -260,16 +353,27 @@ class ConditionDetector(base.AnomalyDetector):
             return t
         return self._started
 
-    def _evaluate(self, x: dict, operating: tuple, heat: np.ndarray | None):
-        """The assessment, and what learning from the sample needs (``None``: it must not be learned)."""
+    def _evaluate(self, x: dict, dt: float, operating: tuple, heat: np.ndarray | None):
+        """The assessment, what learning from the sample needs (``None``: it must not be learned), the
+        persistent deviations after it (raw, not yet in their healthy spread) and its largest deviation.
+
+        ``dt`` is the time since the previous assessed reading (infinite: there was none).
+        """
         n = len(self.condition)
         deviations = [0.0] * n
         expected = [0.0] * n
         observed: list[float | None] = [x.get(m) for m in self.condition]
         ready = self.n_learned >= self.warm_up
+        # deviations are computed as soon as there is a spread to measure them with (the persistent
+        # ones learn their own spread from them during the warm-up), and reported once it is over
+        measured = self._n_stats > 0
         u = operating[0]
         learning: dict = {}
 
+        # the share of each deviation's variance that is the model's own uncertainty (an operating point
+        # little seen, a thermal transient): it persists from one reading to the next, so averaging
+        # the readings does not shrink it
+        systematic = [0.0] * n
         if self._static_at:
             f = np.array([1.0, u, u * u, u * u * u]) if self.driver is not None else np.ones(1)
             pf, h = self._static.leverage(f)
@@ -277,31 +381,54 @@ class ConditionDetector(base.AnomalyDetector):
             learning["static"] = (pf, h)
             for j, raw in zip(self._static_at, predicted, strict=False):
                 expected[j] = raw + self._bias[j]
-                if ready and observed[j] is not None:
+                if measured and observed[j] is not None:
                     deviations[j] = (observed[j] - expected[j]) / (self._sd[j] * math.sqrt(1.0 + h))
+                    systematic[j] = h / (1.0 + h)
 
         if self._thermal_at:
             outlook = self._thermal.outlook(heat, operating[2])
             learning["thermal"] = (heat, [h for _, h, _, _ in outlook])
             for j, (predicted, h, settled, doubt) in zip(self._thermal_at, outlook, strict=False):
                 expected[j] = predicted  # the candidates follow the drift themselves
-                if ready and observed[j] is not None:
+                if measured and observed[j] is not None:
                     slack = self.transient_tolerance * (settled - predicted)
                     sd = self._sd[j]
                     spread = sd * sd * (1.0 + h) + slack * slack + doubt * doubt
                     deviations[j] = (observed[j] - predicted) / math.sqrt(spread)
+                    # a lagged model's errors drift with the heat it has yet to learn: all of it persists
+                    systematic[j] = 1.0
 
-        score = max(map(abs, deviations), default=0.0)
+        # persistent deviations: each reading's deviation, capped, averaged over ``smoothing`` seconds
+        weight = 1.0 if dt == math.inf else -math.expm1(-dt / self.smoothing)
+        smooth = list(self._smooth)
+        persistent = [0.0] * n
+        # never assumed steadier than the average of independent readings would be, counting no more
+        # than one independent reading a second: faster ones share the same disturbances
+        independent = -math.expm1(-max(dt, 1.0) / self.smoothing)
+        floor = independent / (2.0 - independent)
+        for j in range(n):
+            if observed[j] is None:
+                continue
+            z = deviations[j]
+            z = DEVIATION_CAP if z > DEVIATION_CAP else -DEVIATION_CAP if z < -DEVIATION_CAP else z
+            smooth[j] += weight * (z - smooth[j])
+            if ready and self._smooth_var[j] > 0.0:
+                q = systematic[j]
+                persistent[j] = smooth[j] / math.sqrt(max(self._smooth_var[j], floor) * (1.0 - q) + q)
+        if not ready:
+            deviations = [0.0] * n
+        instant = max(map(abs, deviations), default=0.0)
+        score = max(map(abs, persistent), default=0.0)
         within_limits = True
         for name, low, high in self._limit_checks:
             y = x.get(name)
             if y is not None and ((low is not None and y < low) or (high is not None and y > high)):
                 within_limits = False
                 score = max(score, self.limit_score)
-        assessment = Assessment(score, tuple(deviations), tuple(expected))
+        assessment = Assessment(score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits)
         # an incomplete sample is scored on what it has, never learned; nor is one beyond a limit
         complete = all(v is not None for v in observed)
-        return assessment, (learning, observed) if complete and within_limits else None
+        return assessment, (learning, observed) if complete and within_limits else None, smooth, instant
 
     def _learn(self, learning: tuple, expected: tuple[float, ...], weight: float) -> None:
         """Update the regressions, then the residual statistics (once the regressions have settled).
@@ -330,36 +457,62 @@ class ConditionDetector(base.AnomalyDetector):
                 drift = -math.expm1(-self.thermal_every / self.ambient)
                 self._thermal.learn(heat, actual, weight, drift, noise)
 
-        # the healthy level and spread are learned from healthy-looking samples only: a deviation
-        # that persists must not widen the very yardstick it is measured with
-        if self.n_learned >= self.warm_up // 2 and weight == 1.0:
-            # The operating-point signals' level and spread: plain averages over the second half of
-            # the warm-up, exponential ones after it. Plain averages for longer would follow a fault
-            # creeping in from the start: the level half way up the ramp, the spread as wide as the
-            # ramp, and the deviation forever ~1.7. The temperatures' spread stays a plain average
-            # (exponential once ``memory`` is reached): it also measures how well their slowly
-            # learned dynamics are known, which the first hours keep revising.
+        if self.n_learned < self.warm_up // 2:
+            self.n_learned += 1
+            return
+        # The spreads are learned from healthy-looking samples only: a deviation that persists must not
+        # widen the very yardstick it is measured with. The levels follow every sample learned, each
+        # step bounded by ``huber`` spreads: a level that only followed readings close to it could
+        # never follow a signal wandering away faster than its noise.
+        healthy = weight == 1.0
+        if healthy:
             self._n_stats += 1
-            settled = self._n_stats > self.warm_up - self.warm_up // 2
-            a_bias = -math.expm1(-self._dt / self.drift) if settled else 1.0 / self._n_stats
-            a_var = -math.expm1(-self._dt / self.memory)
-            a_static = a_var if settled else 1.0 / self._n_stats
-            a_thermal = max(a_var, 1.0 / self._n_stats)
-            # before the warm-up ends nothing is scored yet, so there is no spread to clip against
-            clip = self.huber if self.n_learned >= self.warm_up else math.inf
-            bias, var, sd, tracked = self._bias, self._var, self._sd, self._offset_tracked
-            for j, r in enumerate(residuals):
-                scale = math.sqrt(1.0 + leverage[j])
-                bound = clip * sd[j]
-                e = r / scale
-                e = bound if e > bound else -bound if e < -bound else e
-                if j in tracked:
-                    bias[j] += a_bias * e * scale
-                    var[j] += a_static * (e * e - var[j])
-                else:
-                    var[j] += a_thermal * (e * e - var[j])
-                # a signal that never moved while healthy must not make the smallest step a huge deviation
-                sd[j] = max(math.sqrt(var[j]), 1e-3 * abs(expected[j]), 1e-9)
+        n_stats = max(self._n_stats, 1)
+        # The operating-point signals' level and spread: plain averages over the second half of the
+        # warm-up, exponential ones after it. Plain averages for longer would follow a fault creeping
+        # in from the start: the level half way up the ramp, the spread as wide as the ramp, and the
+        # deviation forever ~1.7. The temperatures' spread stays a plain average (exponential once
+        # ``memory`` is reached): it also measures how well their slowly learned dynamics are known,
+        # which the first hours keep revising.
+        settled = n_stats > self.warm_up - self.warm_up // 2
+        a_bias = -math.expm1(-self._dt / self.drift) if settled else 1.0 / n_stats
+        # a signal that wanders while healthy (a temperature following the room) is judged against its
+        # recent level
+        a_wander = -math.expm1(-self._dt / self.wander_drift) if settled else a_bias
+        a_var = -math.expm1(-self._dt / self.memory)
+        a_static = a_var if settled else 1.0 / n_stats
+        a_thermal = max(a_var, 1.0 / n_stats)
+        # before the warm-up ends nothing is scored yet, so there is no spread to clip against
+        clip = self.huber if self.n_learned >= self.warm_up else math.inf
+        bias, var, sd, tracked = self._bias, self._var, self._sd, self._offset_tracked
+        smooth, smooth_var, step_var, last = self._smooth, self._smooth_var, self._step_var, self._last_residual
+        wander = 2.0 * self.wander * self.wander
+        quarter = (self.warm_up - self.warm_up // 2) // 4
+        for j, r in enumerate(residuals):
+            scale = math.sqrt(1.0 + leverage[j])
+            bound = clip * sd[j]
+            e = r / scale
+            e = bound if e > bound else -bound if e < -bound else e
+            if j in tracked:
+                bias[j] += (a_wander if step_var[j] < wander * var[j] else a_bias) * e * scale
+            if not healthy:
+                last[j] = None
+                continue
+            rate = a_static if j in tracked else a_thermal
+            if last[j] is not None:
+                step = e - last[j]
+                step_var[j] += rate * (step * step - step_var[j])
+            last[j] = e
+            var[j] += rate * (e * e - var[j])
+            # a signal that never moved while healthy must not make the smallest step a huge deviation
+            sd[j] = max(math.sqrt(var[j]), 1e-3 * abs(expected[j]), 1e-9)
+            if n_stats > quarter:
+                # the persistent deviations' own spread, once the spreads they are measured in have settled
+                bound = clip * math.sqrt(smooth_var[j]) if smooth_var[j] > 0.0 else math.inf
+                p = smooth[j]
+                p = bound if p > bound else -bound if p < -bound else p
+                # a plain average over the warm-up; after it, as slow to move as the other spreads
+                smooth_var[j] += (a_var if self.ready else 1.0 / (n_stats - quarter)) * (p * p - smooth_var[j])
         self.n_learned += 1
 
     @classmethod

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from maintenance.alerts import AlertDecision, Transition
+from maintenance.alerts import AlertDecision, State, Transition
 from maintenance.detector import Assessment, ConditionDetector
 from maintenance.equipment import DATASHEET, Limit, profile_for
 from maintenance.errors import StateRejected, UnknownAsset
@@ -22,7 +22,7 @@ from maintenance.events import Alert, AlertCleared, Signal, TimeToFailure
 from maintenance.failure_modes import PROVISIONAL, SHIFTED, Deviation, classify
 from maintenance.forecast import time_to_failure
 
-CHECKPOINT_VERSION = 2  # a checkpoint must also match the detector's layout: see _layout
+CHECKPOINT_VERSION = 3  # a checkpoint must also match the detector's layout: see _layout
 LEVEL_SECONDS = 20.0  # a signal's level is its mean deviation over this long
 TREND_SECONDS = 60.0  # its noise and its trend are judged over this long
 MAX_SIGNALS = 3
@@ -30,11 +30,17 @@ MAX_SIGNALS = 3
 
 @dataclass(frozen=True, slots=True)
 class AssetScore:
-    """The score of one sample; ``None`` when it was not assessed (unit stopped or starting up)."""
+    """The score of one sample; ``None`` when it was not assessed (unit stopped or starting up).
+
+    ``state`` is the asset's alert state after the sample (quiet, deviating or recovering) and
+    ``transition`` what the sample changed in it, if anything.
+    """
 
     asset_id: str
     ts: datetime
     score: float | None
+    state: State = State.QUIET
+    transition: Transition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +78,11 @@ class ConditionMonitor:
 
     ``limits`` are the datasheet limits per model (:func:`maintenance.store.load_limits`; by
     default the built-in ones). ``decision`` is the template of each asset's alert decision.
-    The last ``window`` samples of an asset are attached to its alerts. An alert whose signature is
-    recognised only by what does not deviate (imbalance, unknown) is held back for up to
-    ``confirm`` seconds, so a lagging signal such as a bearing's temperature can show.
+    The last ``window`` samples of an asset are attached to its alerts. The persistent deviations
+    raise an alert before a fault's signature has fully formed, so an alert is held back for
+    ``take_shape`` seconds before its failure mode is named; one whose signature is recognised only
+    by what does not deviate (imbalance, unknown) for up to ``confirm`` seconds, so a lagging signal
+    such as a bearing's temperature can show.
     """
 
     def __init__(
@@ -85,12 +93,14 @@ class ConditionMonitor:
         warm_up: int = 120,
         window: int = 120,
         confirm: float = 180.0,
+        take_shape: float = 30.0,
     ) -> None:
         self.limits = DATASHEET if limits is None else limits
         self.decision = decision if decision is not None else AlertDecision()
         self.warm_up = warm_up
         self.window = window
         self.confirm = confirm
+        self.take_shape = take_shape
         self._watches: dict[str, _Watch] = {}
 
     @property
@@ -112,7 +122,9 @@ class ConditionMonitor:
                 continue
             watch.last_t = t
             decision = watch.decision
-            assessment = watch.detector.assess_one(sample.metrics, t, learn=not decision.alarming)
+            assessment = watch.detector.assess_one(
+                sample.metrics, t, learn=not decision.alarming
+            )
             recent = watch.recent
             recent.append(_Observation(t, sample.ts, sample.metrics, assessment))
             # keep the alert's window, and long enough to judge a trend whatever the sampling rate
@@ -120,16 +132,18 @@ class ConditionMonitor:
                 recent.popleft()
             if assessment is None:
                 # stopped or starting up: nothing is judged, the decision holds its state
-                result.scores.append(AssetScore(sample.asset_id, sample.ts, None))
+                result.scores.append(AssetScore(sample.asset_id, sample.ts, None, decision.state))
                 continue
-            result.scores.append(AssetScore(sample.asset_id, sample.ts, assessment.score))
-            transition = decision.update(assessment.score)
+            transition = decision.update(assessment.score, assessment.persistent, t, assessment.beyond_limits)
+            result.scores.append(AssetScore(sample.asset_id, sample.ts, assessment.score, decision.state, transition))
             if transition is Transition.RAISE:
                 watch.pending_since = t
             elif transition is Transition.CLEAR:
                 if watch.open_mode is not None:
                     result.cleared.append(AlertCleared(sample.asset_id, watch.open_mode, sample.ts))
                 watch.open_mode = watch.pending_since = None
+                # the episode is over and the asset runs on: where its signals settled is its new normal
+                watch.detector.adopt_level()
             if watch.pending_since is not None:
                 alert = self._confirm(sample.asset_id, watch, t)
                 if alert is not None:
@@ -179,9 +193,13 @@ class ConditionMonitor:
 
     def _new_watch(self, model: str, metrics: tuple[str, ...]) -> _Watch:
         """A watch built from nothing for a model reporting ``metrics``."""
+        return _Watch(model, self.detector_for(model, metrics), self.decision.clone(), deque(), metrics=metrics)
+
+    def detector_for(self, model: str, metrics: tuple[str, ...]) -> ConditionDetector:
+        """The detector, yet to learn anything, that a new asset of ``model`` reporting ``metrics`` is watched with."""
         profile = profile_for(model, metrics)
         limits = self.limits.get(model, {})
-        detector = ConditionDetector(
+        return ConditionDetector(
             condition=profile.condition,
             thermal=profile.thermal or None,
             driver=profile.driver,
@@ -191,14 +209,14 @@ class ConditionMonitor:
             limits={metric: (limit.low, limit.high) for metric, limit in limits.items()},
             warm_up=self.warm_up,
         )
-        return _Watch(model, detector, self.decision.clone(), deque(), metrics=metrics)
 
     def _confirm(self, asset_id: str, watch: _Watch, t: float) -> Alert | None:
         """The alert, once its signature is clear or the wait for one is over."""
         assessed = [o for o in watch.recent if o.assessment is not None]
         deviations = _signature(watch.detector.condition, [o for o in assessed if o.t > t - TREND_SECONDS], t)
         mode = classify(deviations)
-        if mode in PROVISIONAL and t - watch.pending_since < self.confirm:
+        waited = t - watch.pending_since
+        if waited < self.take_shape or (mode in PROVISIONAL and waited < self.confirm):
             return None
         watch.pending_since, watch.open_mode = None, mode
         signals, forecast = self._evidence(watch, deviations, assessed)

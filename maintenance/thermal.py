@@ -124,6 +124,11 @@ class ThermalRegression:
             self.best = self.error.argmin(axis=0)
         self._shortlist()
 
+    def shift(self, by: np.ndarray) -> None:
+        """Move every candidate's offset by ``by`` (one value per target): a new level taken as healthy."""
+        self.offset += by[None, :]
+        self._shortlist()
+
     def _shortlist(self) -> None:
         """Copy what :meth:`outlook` reads for every reading into plain floats, once per learning step."""
         evidence = min(self._n, self._memory)

@@ -96,6 +96,8 @@ def _check(outcome: Outcome, *, devices: int) -> None:
     evidence = order["evidence"]
     assert evidence["signals"] and evidence["window"], evidence
     assert any(s["metric"] == "vibration_rms_mm_s" for s in evidence["signals"]), evidence["signals"]
+    ttf = evidence["time_to_failure"]  # how soon, with its interval, from the degrading signal's trend
+    assert ttf is not None and 0 <= ttf["low"] <= ttf["hours"] <= ttf["high"], evidence
     assert [o["id"] for o in mine] == [order["id"]]
     # .get: other messages may share the engineers' topics on a shared broker (visits planned, other tests)
     assert any(m.get("work_order_id") == order["id"] and m.get("engineer_id") == order["engineer_id"]

@@ -1,4 +1,4 @@
-"""Debounce and hysteresis: one reading never raises, a persisting fault always does, alerts clear."""
+"""The alert decision: a lasting deviation raises, one reading never does, it clears once its signals are back."""
 
 from __future__ import annotations
 
@@ -7,94 +7,117 @@ import pickle
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from river.checks import common
 
-from maintenance.alerts import AlertDecision, Transition
+from maintenance.alerts import AlertDecision, State, Transition
 
-healthy = st.lists(st.floats(min_value=0.0, max_value=3.0), min_size=1, max_size=300)
-spike = st.floats(min_value=0.0, max_value=1e12)
-
-
-def run(decision: AlertDecision, scores) -> list[Transition]:
-    return [t for t in (decision.update(s) for s in scores) if t is not None]
+quiet = st.lists(st.floats(min_value=0.0, max_value=5.9), min_size=1, max_size=300)
+wild = st.floats(min_value=0.0, max_value=1e12)
 
 
-@given(before=healthy, wild=spike, after=healthy)
-def test_one_reading_never_raises(before, wild, after):
-    # healthy scores up to 3 keep the level at most 3; one capped reading adds at most 0.9
-    assert run(AlertDecision(), [*before, wild, *after]) == []
+def run(decision: AlertDecision, scores, start: float = 0.0) -> list[Transition]:
+    """One signal; a reading a second."""
+    events = (decision.update(s, (s,), start + i) for i, s in enumerate(scores))
+    return [e for e in events if e is not None]
 
 
-@given(before=healthy, fault=st.lists(st.floats(min_value=5.0, max_value=1e6), min_size=40, max_size=200))
-def test_a_persisting_fault_always_raises(before, fault):
+@given(before=quiet, spike=wild, after=quiet)
+def test_one_reading_never_raises(before, spike, after):
+    assert run(AlertDecision(), [*before, spike, *after]) == []
+
+
+@given(before=quiet, fault=st.lists(st.floats(min_value=6.0, max_value=1e6), min_size=2, max_size=200))
+def test_a_lasting_deviation_always_raises_at_its_second_reading(before, fault):
     decision = AlertDecision()
-    assert run(decision, [*before, *fault]) == [Transition.RAISE]
+    events = [decision.update(s, (s,), t) for t, s in enumerate([*before, *fault])]
+    assert events.index(Transition.RAISE) == len(before) + 1
     assert decision.active
 
 
 @given(st.lists(st.floats(min_value=0.0, max_value=50.0), max_size=2000))
-def test_raises_and_clears_alternate(scores):
-    transitions = run(AlertDecision(raise_after=3, clear_after=5), scores)
-    assert transitions == [Transition.RAISE, Transition.CLEAR] * (len(transitions) // 2) + (
-        [Transition.RAISE] if len(transitions) % 2 else []
-    )
+def test_the_transitions_follow_the_alert_lifecycle(scores):
+    decision = AlertDecision(clear_after=5.0)
+    state = State.QUIET
+    allowed = {
+        (State.QUIET, Transition.RAISE): State.DEVIATING,
+        (State.DEVIATING, Transition.RECOVER): State.RECOVERING,
+        (State.RECOVERING, Transition.RELAPSE): State.DEVIATING,
+        (State.RECOVERING, Transition.CLEAR): State.QUIET,
+    }
+    for t, s in enumerate(scores):
+        transition = decision.update(s, (s,), t)
+        if transition is not None:
+            state = allowed[(state, transition)]
+        assert decision.state is state
 
 
-def test_hysteresis_holds_between_the_thresholds_then_clears():
+def test_an_alert_clears_once_its_signal_has_stayed_back():
     decision = AlertDecision()
-    assert run(decision, [8.0] * 40) == [Transition.RAISE]
-    # below the raise threshold but above the clear one: the alert stays
-    assert run(decision, [3.0] * 300) == []
-    assert decision.active
-    # healthy again: cleared once the level has stayed low for clear_after readings
-    transitions = [decision.update(1.0) for _ in range(200)]
-    assert transitions.count(Transition.CLEAR) == 1
-    assert decision.level <= decision.clear_below
-    assert transitions.index(Transition.CLEAR) >= decision.clear_after - 1
+    assert run(decision, [20.0] * 30) == [Transition.RAISE]
+    # half way back from 20 is back: the fault has gone even if the level is not quite the old one
+    assert run(decision, [9.0] * 59, start=30) == [Transition.RECOVER]
+    assert decision.active and not decision.deviating
+    assert run(decision, [9.0], start=89) == []
+    assert run(decision, [9.0], start=90) == [Transition.CLEAR]
     assert not decision.active
 
 
-def test_a_short_burst_does_not_clear_an_open_alert():
+def test_a_signal_still_far_off_is_not_back_however_far_it_went():
     decision = AlertDecision()
-    run(decision, [8.0] * 40)
-    assert run(decision, [0.0] * 30 + [8.0] * 5 + [0.0] * 30) == []
-    assert decision.active
+    run(decision, [60.0] * 10)
+    assert run(decision, [13.0] * 100, start=10) == []  # half of 60, but more than clear_ceiling
+    assert run(decision, [11.0], start=110) == [Transition.RECOVER]
+
+
+def test_a_signal_hovering_at_the_edge_does_not_toggle_the_state():
+    decision = AlertDecision()
+    run(decision, [8.0] * 10)
+    # 8 was the furthest: back means within 4; leaving again means beyond 6 (the raise threshold)
+    assert run(decision, [3.9, 4.1, 3.9, 5.5, 3.0], start=10) == [Transition.RECOVER]
+    assert run(decision, [6.5], start=15) == [Transition.RELAPSE]
+
+
+def test_only_the_signals_the_alert_is_about_hold_it_open():
+    decision = AlertDecision()
+    assert decision.update(9.0, (9.0, 1.0), 0) is None
+    assert decision.update(9.0, (9.0, 1.0), 1) is Transition.RAISE
+    assert decision.involved == (True, False)
+    # the first signal is back; the second, never far off, keeps wavering below the threshold
+    assert decision.update(5.5, (1.0, 5.5), 2) is Transition.RECOVER
+    assert [decision.update(5.5, (1.0, 5.5), t) for t in range(3, 63)][-1] is Transition.CLEAR
+    # a second signal going far off during the alert joins it
+    decision.update(9.0, (9.0, 1.0), 100)
+    decision.update(9.0, (9.0, 1.0), 101)
+    decision.update(9.0, (1.0, 9.0), 102)
+    assert decision.involved == (True, True)
+    assert decision.update(8.0, (2.0, 8.0), 103) is None  # the second is not back yet
+
+
+def test_a_crossed_limit_holds_the_alert_open():
+    decision = AlertDecision()
+    assert decision.update(12.0, (0.5,), 0, beyond_limits=True) is None
+    assert decision.update(12.0, (0.5,), 1, beyond_limits=True) is Transition.RAISE
+    assert all(decision.update(12.0, (0.5,), t, beyond_limits=True) is None for t in range(2, 200))
+    assert decision.deviating
+    assert decision.update(0.5, (0.5,), 200) is Transition.RECOVER
 
 
 def test_parameters_are_checked():
     with pytest.raises(ValueError):
-        AlertDecision(clear_below=5.0, raise_above=4.0)
-    with pytest.raises(ValueError):
-        AlertDecision(smoothing=0.0)
+        AlertDecision(clear_within=7.0, raise_above=6.0)
     with pytest.raises(ValueError):
         AlertDecision(raise_after=0)
+    with pytest.raises(ValueError):
+        AlertDecision(clear_ceiling=5.0)
+    with pytest.raises(ValueError):
+        AlertDecision(clear_fraction=1.0)
+    with pytest.raises(ValueError):
+        AlertDecision(clear_after=-1.0)
 
 
 def test_reset_and_checkpointing():
     decision = AlertDecision()
     run(decision, [8.0] * 40)
     copy = pickle.loads(pickle.dumps(decision))
-    assert copy.active and copy.level == decision.level
+    assert copy.active and copy.level == decision.level and copy.involved == decision.involved
     decision.reset()
-    assert not decision.active and decision.level == 0.0
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        common.check_repr,
-        common.check_str,
-        common.check_clone_same_class,
-        common.check_clone_is_idempotent,
-        common.check_init_default_params_are_not_mutable,
-        common.check_doc,
-        common.check_clone_changes_memory_addresses,
-        common.check_pickling_supports_roundtrip,
-        common.check_repr_roundtrips_clone,
-        common.check_clone_with_new_params_applies,
-        common.check_get_params_matches_signature,
-    ],
-    ids=lambda c: c.__name__,
-)
-def test_river_conventions(check):
-    check(AlertDecision())
+    assert not decision.active and decision.level == 0.0 and decision.involved == ()

@@ -160,4 +160,26 @@ def test_an_unknown_model_is_watched_on_its_own_statistics():
     for t in range(300):
         detector.learn_one({"a": 1.0 + 0.01 * (t % 7), "b": 5.0 - 0.02 * (t % 5)}, t=t)
     assert detector.score_one({"a": 1.03, "b": 4.96}, t=300) < 3
-    assert detector.score_one({"a": 1.6, "b": 4.96}, t=300) > 10
+    off = detector.assess_one({"a": 1.6, "b": 4.96}, t=300, learn=False)
+    assert off.deviations[0] > 10 and abs(off.deviations[1]) < 3
+    # one reading far off is not yet a persistent deviation; a few are
+    assert off.score < 6
+    for t in range(301, 306):
+        off = detector.assess_one({"a": 1.6, "b": 4.96}, t=t, learn=False)
+    assert off.score > 10 and abs(off.persistent[1]) < 3
+
+
+def test_a_small_shift_that_lasts_scores_high_and_a_wandering_signal_is_followed():
+    """Flow two healthy deviations down for half a minute persists; a temperature drifting slowly is no fault."""
+    detector = ConditionDetector(condition=("flow", "temp"), warm_up=200)
+    noise = [((t * 7919) % 13 - 6) / 6.0 for t in range(2000)]  # deterministic, zero mean, roughly uniform
+    for t in range(600):
+        detector.learn_one({"flow": 32.0 + 0.5 * noise[t], "temp": 70.0 + 0.002 * t + 0.02 * noise[t + 1]}, t=t)
+    assert detector._wandering(1) and not detector._wandering(0)
+    scores = [
+        detector.assess_one({"flow": 32.0 - 0.7 + 0.5 * noise[t], "temp": 70.0 + 0.002 * t}, t=t, learn=False)
+        for t in range(600, 640)
+    ]
+    assert max(abs(a.deviations[0]) for a in scores) < 4  # no single reading stands out
+    assert scores[-1].persistent[0] < -6  # the shift does
+    assert abs(scores[-1].persistent[1]) < 3

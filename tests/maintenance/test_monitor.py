@@ -63,7 +63,8 @@ def test_a_blocked_line_is_raised_early_as_a_blockage():
     [alert] = feed(ConditionMonitor(), samples).alerts
     assert alert.failure_mode == "blockage"
     assert 0 < seconds(alert.raised_at) - fault.onset <= 150
-    assert alert.signals[0].metric == "flow_m3h" and alert.signals[0].deviation < -4
+    # raised on the persistent deviation, while each reading of the flow is still only a few deviations short
+    assert alert.signals[0].metric == "flow_m3h" and alert.signals[0].deviation < -3
 
 
 @pytest.mark.parametrize(("model", "mode"), list(FAULTS))
@@ -130,7 +131,9 @@ def test_a_checkpoint_restored_elsewhere_scores_identically():
     moved = ConditionMonitor()
     moved.restore("M-1", pickle.loads(pickle.dumps(original.checkpoint("M-1"))))
     a, b = feed(original, rest), feed(moved, rest)
-    assert [(s.ts, s.score) for s in a.scores] == [(s.ts, s.score) for s in b.scores]
+    assert [(s.ts, s.score, s.state, s.transition) for s in a.scores] == [
+        (s.ts, s.score, s.state, s.transition) for s in b.scores
+    ]
     assert a.alerts == b.alerts and len(a.alerts) == 1
 
 

@@ -109,4 +109,6 @@ async def test_states_round_trip_and_a_restored_monitor_carries_on(aconn):
     restored = ConditionMonitor()
     restored.restore("M-1", loaded["M-1"])
     rest = samples[2000:]
-    assert [s.score for s in feed(restored, rest).scores] == [s.score for s in feed(monitor, rest).scores]
+    assert [(s.score, s.state) for s in feed(restored, rest).scores] == [
+        (s.score, s.state) for s in feed(monitor, rest).scores
+    ]
