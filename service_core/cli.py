@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     rul.add_argument("--seeds", type=int, default=5, metavar="N", help="simulated units per mode and duration")
     rul.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     rul.set_defaults(handler=_eval_rul)
+    skab = eval_sub.add_parser("skab", help="the detector replayed over the SKAB pump benchmark, scored by its "
+                               "protocol (F1, FAR, MAR, NAB)")
+    skab.add_argument("path", type=Path, metavar="PATH", help="the benchmark's folder (or one of its CSV files)")
+    skab.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+    skab.add_argument("--per-file", action="store_true", help="also print each file's scores")
+    skab.set_defaults(handler=_eval_skab)
 
     embedded = sub.add_parser("embedded", help="start an embedded server in the background and print its URL")
     embedded.add_argument("server", choices=["postgres", "mqtt"])
@@ -158,6 +164,28 @@ def _eval_rul(args: argparse.Namespace) -> int:
     print(f"  and {time.process_time() - cpu:.1f} s of CPU time in one process")
     if args.json is not None:
         args.json.write_text(json.dumps(lead_time_report.as_json(evaluation, elapsed_s=elapsed), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _eval_skab(args: argparse.Namespace) -> int:
+    import json
+
+    from maintenance.evaluation import skab
+
+    try:
+        recordings, skipped = skab.load(args.path)
+    except skab.DatasetRejected as exc:
+        print(f"fleetcare: {exc}", file=sys.stderr)
+        return 2
+    evaluation = skab.run(recordings, skipped)
+    print(skab.report(evaluation))
+    if args.per_file:
+        for name, s in evaluation.per_file.items():
+            print(f"  {name:<22} F1 {s.f1:5.3f}  FAR {s.far:6.2f} %  MAR {s.mar:6.2f} %  "
+                  f"changepoints {s.changepoints - s.missed}/{s.changepoints}  false {s.false_positives}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(evaluation.as_dict(), indent=2, allow_nan=False) + "\n")
         print(f"wrote {args.json}")
     return 0
 
