@@ -22,7 +22,7 @@ from maintenance.events import Alert, AlertCleared, Signal, TimeToFailure
 from maintenance.failure_modes import PROVISIONAL, SHIFTED, Deviation, classify
 from maintenance.forecast import time_to_failure
 
-CHECKPOINT_VERSION = 3  # a checkpoint must also match the detector's layout: see _layout
+CHECKPOINT_VERSION = 4  # a checkpoint must also match the detector's layout: see _layout
 LEVEL_SECONDS = 20.0  # a signal's level is its mean deviation over this long
 TREND_SECONDS = 60.0  # its noise and its trend are judged over this long
 MAX_SIGNALS = 3
@@ -71,6 +71,8 @@ class _Watch:
     pending_since: float | None = None  # the decision raised; the signature is still taking shape
     open_mode: str | None = None  # failure mode of the alert raised and not yet cleared
     metrics: tuple[str, ...] = ()  # the metrics the asset reported when its detector was built
+    since: float | None = None  # when the first sample of this baseline was taken
+    maintained_at: datetime | None = None  # the completed work this baseline was begun after
 
 
 class ConditionMonitor:
@@ -121,6 +123,8 @@ class ConditionMonitor:
             if watch.last_t is not None and t <= watch.last_t:
                 continue
             watch.last_t = t
+            if watch.since is None:
+                watch.since = t
             decision = watch.decision
             assessment = watch.detector.assess_one(
                 sample.metrics, t, learn=not decision.alarming
@@ -173,6 +177,24 @@ class ConditionMonitor:
         if any(restored.get(path) != kind for path, kind in fresh.items()):  # state made later is not compared
             raise StateRejected(f"checkpoint for {asset_id} was written by an incompatible detector")
         self._watches[asset_id] = watch
+
+    def maintained(self, asset_id: str, at: datetime) -> bool:
+        """Work on the asset was completed at ``at``: whether a baseline learned before then was forgotten.
+
+        The asset is then learned afresh from its next samples, so the new normal a repair leaves is
+        not alarmed on; a baseline begun after ``at`` is kept. An alert it had open is not cleared
+        here: closing it is the caller's business.
+        """
+        watch = self._watches.get(asset_id)
+        if watch is None or (watch.maintained_at is not None and watch.maintained_at >= at):
+            return False
+        if watch.since is not None and watch.since >= at.timestamp():
+            watch.maintained_at = at  # begun after the work already
+            return False
+        fresh = self._new_watch(watch.model, watch.metrics)
+        fresh.maintained_at = at
+        self._watches[asset_id] = fresh
+        return True
 
     def rebaseline(self, asset_id: str) -> None:
         """Forget what the asset looked like (after maintenance); it is learned afresh from its next samples.

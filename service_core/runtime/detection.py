@@ -3,11 +3,16 @@
 Detector state lives in memory keyed by asset, is restored from the database the
 first time an asset is seen here, and is checkpointed back regularly and on
 stop, so an asset's detector can move to another worker (or survive a restart).
+When work on an asset is completed (any work order moved to completed), its
+detector forgets the baseline it learned before and learns the asset afresh, and
+the alert it had open is closed: a repaired pump is not alarmed on for running
+better than it did.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -19,6 +24,7 @@ from maintenance import store as maintenance_store
 from maintenance.errors import StateRejected
 from maintenance.events import Alert
 from maintenance.monitor import ConditionMonitor, MonitorResult
+from service_core.workorders import service as workorders
 from service_core.workorders.flows import OrderOpened, open_preventive_order
 from telemetry import store as telemetry_store
 from telemetry.readings import Sample
@@ -42,20 +48,26 @@ class DetectionStage:
         *,
         monitor: ConditionMonitor | None = None,
         checkpoint_every_s: float = 60.0,
+        maintenance_every_s: float = 5.0,
         on_detection: Callable[[Detection], None] | None = None,
     ) -> None:
         self.checkpoint_every_s = checkpoint_every_s
+        self.maintenance_every_s = maintenance_every_s
         self.alerts = 0
         self.orders = 0
+        self.rebaselined = 0
         self._pool = pool
         self._monitor = monitor
         self._on_detection = on_detection
         self._models: dict[str, str] = {}
         self._restored: set[str] = set()
         self._checkpointed_at = time.monotonic()
+        self._maintenance_checked_at = -math.inf
 
     async def __call__(self, samples: Sequence[Sample]) -> None:
-        await self._prepare({s.asset_id for s in samples})
+        new = await self._prepare({s.asset_id for s in samples})
+        if new or time.monotonic() - self._maintenance_checked_at > self.maintenance_every_s:
+            await self._apply_maintenance(sorted(self._restored))
         result = self._score(samples)
         detections = []
         async with self._pool.connection() as conn, conn.transaction():
@@ -102,10 +114,24 @@ class DetectionStage:
                 await maintenance_store.save_states(conn, states)
         self._checkpointed_at = time.monotonic()
 
-    async def _prepare(self, assets: set[str]) -> None:
+    async def _apply_maintenance(self, assets: list[str]) -> None:
+        """Learn afresh every asset on which work was completed after its baseline began; close its open alerts."""
+        self._maintenance_checked_at = time.monotonic()
+        async with self._pool.connection() as conn, conn.transaction():
+            completed = await workorders.last_completed_by_asset(conn, asset_ids=assets)
+            for asset, at in completed.items():
+                if not self._monitor.maintained(asset, at):
+                    continue
+                self.rebaselined += 1
+                for alert in await maintenance_store.open_alerts(conn, asset):
+                    await maintenance_store.clear_alert(conn, alert.id, at)
+                log.info("%s: work completed at %s, its detector learns the asset afresh", asset, at.isoformat())
+
+    async def _prepare(self, assets: set[str]) -> set[str]:
+        """Restore the detector state of the assets not seen here before; those assets."""
         new = assets - self._restored
         if not new:
-            return
+            return new
         async with self._pool.connection() as conn:
             if self._monitor is None:
                 self._monitor = ConditionMonitor(limits=await maintenance_store.load_limits(conn))
@@ -117,3 +143,4 @@ class DetectionStage:
                 except StateRejected as exc:
                     log.warning("%s: %s learns afresh", exc, asset)
         self._restored |= new
+        return new

@@ -264,6 +264,21 @@ async def completed_at(conn: AsyncConnection, *, work_order_id: int) -> datetime
     return at
 
 
+async def last_completed_by_asset(conn: AsyncConnection, *, asset_ids: list[str]) -> dict[str, datetime]:
+    """When work on each of ``asset_ids`` was last completed (any order's latest move into completed)."""
+    cur = await conn.execute(
+        """
+        select w.asset_id, max(e.at)
+          from service.work_orders w
+          join service.work_order_events e on e.work_order_id = w.id
+         where w.asset_id = any(%(assets)s) and e.to_status = 'completed'
+         group by w.asset_id
+        """,
+        {"assets": asset_ids},
+    )
+    return dict(await cur.fetchall())
+
+
 async def reopen(conn: AsyncConnection, *, work_order_id: int, reason: str, actor: str) -> WorkOrder:
     """Bring a completed or closed order back to its engineer (assigned) within the reopen window."""
     order = await get(conn, work_order_id=work_order_id, for_update=True)

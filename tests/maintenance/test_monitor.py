@@ -182,3 +182,21 @@ def test_checkpoints_are_checked():
         monitor.restore("P-1", b"not a checkpoint")
     with pytest.raises(StateRejected):
         monitor.restore("P-1", pickle.dumps((CHECKPOINT_VERSION + 1, None)))
+
+
+def test_completed_work_makes_the_asset_learned_afresh_once():
+    samples, _ = simulated("CP-200", 900, seed=14)
+    monitor = ConditionMonitor()
+    feed(monitor, samples[:600])
+    last = samples[599].ts
+    assert not monitor.maintained("nobody", last)
+    assert monitor.maintained("P-1", last)  # the baseline was learned before the work
+    assert not monitor.maintained("P-1", last)  # the same work again changes nothing
+    result = feed(monitor, samples[600:])
+    # learned afresh: nothing is scored until the start-up settle and the warm-up are over
+    unscored = [not s.score for s in result.scores]
+    assert unscored[:150] == [True] * 150 and not all(unscored)
+    # a baseline begun after the work is kept
+    later = ConditionMonitor()
+    feed(later, samples[600:])
+    assert not later.maintained("P-1", last)

@@ -96,3 +96,29 @@ async def test_a_checkpoint_from_an_incompatible_detector_is_refused_and_the_ass
     assert reader._monitor.assets == ("pump-001", "pump-002")
     scored = dict(conn.execute("select asset_id, count(*) from maintenance.scores group by 1").fetchall())
     assert scored == {"pump-001": 601, "pump-002": 101}
+
+
+@pytest.mark.asyncio
+async def test_completed_work_closes_the_alert_and_the_repaired_asset_is_learned_afresh(pool, conn):
+    from service_core.workorders import service as workorders
+
+    await _fleet(pool, "pump-003")
+    stage = DetectionStage(pool, maintenance_every_s=0.0)
+    await _feed(stage, _samples("pump-003", 400, fault="pump-003:bearing_wear@40+300")[:650])  # 130 s
+    [(order_id, alert_id)] = conn.execute("select id, alert_id from service.work_orders").fetchall()
+    assert conn.execute("select cleared_at from maintenance.alerts where id = %s", (alert_id,)).fetchone() == (None,)
+
+    async with pool.connection() as c, c.transaction():
+        for target in ("accepted", "en_route", "on_site", "in_progress", "completed"):
+            await workorders.transition(c, work_order_id=order_id, target=target, actor="ana")
+    # the repaired pump runs on, quieter than the worn one the detector had learned
+    repaired = [
+        Sample("pump-003", T0 + timedelta(seconds=131 + t), metrics, 10_000 + seq)
+        for seq, (t, metrics) in enumerate(generate("CP-200", 300, 5, seed=4))
+    ]
+    await _feed(stage, repaired)
+    assert stage.rebaselined == 1
+    (cleared,) = conn.execute("select cleared_at from maintenance.alerts where id = %s", (alert_id,)).fetchone()
+    assert cleared is not None
+    assert conn.execute("select count(*) from maintenance.alerts").fetchone() == (1,)  # no alert on the new normal
+    assert conn.execute("select count(*) from service.work_orders").fetchone() == (1,)
