@@ -30,7 +30,8 @@ class AlertDecision(base.Base):
     ``raise_after`` consecutive readings.
 
     A signal that went at least ``raise_above`` off during the alert is *involved*. The asset is
-    back when no datasheet limit is crossed and every involved signal is within ``clear_within``,
+    back when no datasheet limit has been crossed for ``clear_after`` seconds and every involved
+    signal is within ``clear_within``,
     or within ``clear_fraction`` of the furthest it went but no further off than ``clear_ceiling``:
     a pump whose flow fell by half and came back to within a few percent has recovered, even if the
     valve does not seat exactly where it did. The alert clears once the asset has stayed back for
@@ -76,6 +77,7 @@ class AlertDecision(base.Base):
         self._peaks: list[float] = []  # per signal, the furthest it went during the alert
         self._back_since: float | None = None
         self._raised_by: tuple[bool, ...] = ()
+        self._limit_at: float | None = None  # when a datasheet limit was last crossed during the alert
 
     @property
     def active(self) -> bool:
@@ -116,13 +118,18 @@ class AlertDecision(base.Base):
                 self.state, self._streak = State.DEVIATING, 0
                 self._peaks = [abs(d) for d in deviations]
                 self._raised_by = tuple(p >= self.raise_above for p in self._peaks)
+                self._limit_at = t if beyond_limits else None
                 return Transition.RAISE
             return None
         peaks = self._peaks
         if len(peaks) != len(deviations):
             peaks = self._peaks = [0.0] * len(deviations)
         recovering = self.state is State.RECOVERING
-        back = not beyond_limits
+        if beyond_limits:
+            self._limit_at = t
+        # a reading hovering about a datasheet limit crosses it on and off: back only once it has stayed
+        # within it for ``clear_after`` seconds
+        back = self._limit_at is None or t - self._limit_at >= self.clear_after
         for j, d in enumerate(deviations):
             d = abs(d)
             if d > peaks[j]:
@@ -147,5 +154,5 @@ class AlertDecision(base.Base):
     def reset(self) -> None:
         """Back to a healthy, quiet state."""
         self.level, self.state, self._streak = 0.0, State.QUIET, 0
-        self._peaks, self._back_since = [], None
+        self._peaks, self._back_since, self._limit_at = [], None, None
         self._raised_by: tuple[bool, ...] = ()

@@ -18,6 +18,8 @@ from maintenance.regression import SharedRegression
 from maintenance.thermal import ThermalRegression
 
 MAX_LOAD = 4.0  # u² above this (twice the rated driver) is counted as this much heat
+SPREAD_GATE = 3.0  # a persistent deviation further off than this many of its spreads is not learned as healthy
+SPREAD_LEARNING = 24.0  # smoothing time constants of readings before the persistent deviations' spread is trusted
 DEVIATION_CAP = 12.0  # one reading moves a persistent deviation by at most this many healthy deviations
 
 
@@ -50,11 +52,15 @@ class ConditionDetector(base.AnomalyDetector):
 
     The score is not one reading's deviation but a *persistent* one: the readings' deviations,
     each capped at ``DEVIATION_CAP``, averaged over ``smoothing`` seconds and measured in the
-    healthy spread of that average (learned over the warm-up, and never assumed narrower than the
-    average of independent readings would be). At a reading a second, a flow that drops by two healthy
-    standard deviations and stays there scores about 6 within half a minute, as high as a single
-    reading can move it from nothing: a pump whose inlet valve is closing is seen without waiting
-    for readings far off. The part of a deviation that is the model's own uncertainty (the
+    healthy spread of that average. That spread is learned from healthy readings only (a plain
+    average for as long as ``memory``: a slow wander takes minutes to show its full spread), is
+    taken as wide as a single reading's until ``SPREAD_LEARNING`` time constants of them have been
+    seen (a fault right after start-up is still seen, if less early), and is never assumed
+    narrower than the average of independent readings would be, counting no more than one
+    independent reading a second. At a reading a second, a flow that drops by two healthy standard
+    deviations and stays there scores about 6 within half a minute, as high as a single reading can
+    move it from nothing: a pump whose inlet valve is closing is seen without waiting for readings
+    far off. The part of a deviation that is the model's own uncertainty (the
     leverage, a thermal transient) is not shrunk by averaging and is not counted as if it were.
 
     The regressions learn robustly rather than behind a gate: a sample whose largest deviation is
@@ -215,6 +221,7 @@ class ConditionDetector(base.AnomalyDetector):
         self._smooth_var = [0.0] * len(condition)
         self._step_var = [0.0] * len(condition)
         self._last_residual: list[float | None] = [None] * len(condition)
+        self._smooth_learned_s = 0.0  # seconds of healthy samples the persistent spread was learned from
         self._n_stats = 0
         self._thermal_due = -math.inf  # when the thermal model next learns
         self._dt = 1.0  # seconds since the previous sample: what one learned sample is worth
@@ -406,6 +413,10 @@ class ConditionDetector(base.AnomalyDetector):
         # than one independent reading a second: faster ones share the same disturbances
         independent = -math.expm1(-max(dt, 1.0) / self.smoothing)
         floor = independent / (2.0 - independent)
+        # the spread of an average over seconds takes minutes to learn (a slow wander must have shown):
+        # until then it is taken as wide as a single reading's
+        if self._smooth_learned_s < SPREAD_LEARNING * self.smoothing:
+            floor = 1.0
         for j in range(n):
             if observed[j] is None:
                 continue
@@ -507,12 +518,15 @@ class ConditionDetector(base.AnomalyDetector):
             # a signal that never moved while healthy must not make the smallest step a huge deviation
             sd[j] = max(math.sqrt(var[j]), 1e-3 * abs(expected[j]), 1e-9)
             if n_stats > quarter:
-                # the persistent deviations' own spread, once the spreads they are measured in have settled
-                bound = clip * math.sqrt(smooth_var[j]) if smooth_var[j] > 0.0 else math.inf
+                # the persistent deviations' own spread, once the spreads they are measured in have settled:
+                # a plain average for as long as ``memory`` (a slow wander takes many minutes to show its
+                # full spread), then exponential
                 p = smooth[j]
-                p = bound if p > bound else -bound if p < -bound else p
-                # a plain average over the warm-up; after it, as slow to move as the other spreads
-                smooth_var[j] += (a_var if self.ready else 1.0 / (n_stats - quarter)) * (p * p - smooth_var[j])
+                if self.ready and p * p > SPREAD_GATE * SPREAD_GATE * smooth_var[j]:
+                    continue  # persisting away from healthy: not a yardstick of healthy
+                smooth_var[j] += max(a_var, 1.0 / (n_stats - quarter)) * (p * p - smooth_var[j])
+        if n_stats > quarter:
+            self._smooth_learned_s += self._dt
         self.n_learned += 1
 
     @classmethod

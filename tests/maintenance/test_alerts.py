@@ -98,7 +98,10 @@ def test_a_crossed_limit_holds_the_alert_open():
     assert decision.update(12.0, (0.5,), 1, beyond_limits=True) is Transition.RAISE
     assert all(decision.update(12.0, (0.5,), t, beyond_limits=True) is None for t in range(2, 200))
     assert decision.deviating
-    assert decision.update(0.5, (0.5,), 200) is Transition.RECOVER
+    # a reading hovering about the limit crosses it on and off: that is not being back
+    assert [decision.update(0.5, (0.5,), t, beyond_limits=t % 3 == 0) for t in range(200, 300)] == [None] * 100
+    assert decision.update(0.5, (0.5,), 356) is None
+    assert decision.update(0.5, (0.5,), 357) is Transition.RECOVER  # 60 s after the last crossing (297)
 
 
 def test_parameters_are_checked():
