@@ -76,7 +76,6 @@ class AlertDecision(base.Base):
         self._streak = 0  # consecutive readings at or above ``raise_above`` while quiet
         self._peaks: list[float] = []  # per signal, the furthest it went during the alert
         self._back_since: float | None = None
-        self._raised_by: tuple[bool, ...] = ()
         self._limit_at: float | None = None  # when a datasheet limit was last crossed during the alert
 
     @property
@@ -94,10 +93,6 @@ class AlertDecision(base.Base):
         """Per signal, whether the open alert is about it (it went ``raise_above`` or further off)."""
         return tuple(p >= self.raise_above for p in self._peaks)
 
-    @property
-    def raised_by(self) -> tuple[bool, ...]:
-        """Per signal, whether it was ``raise_above`` or further off when the open alert was raised."""
-        return self._raised_by
 
     @property
     def deviating(self) -> bool:
@@ -117,7 +112,6 @@ class AlertDecision(base.Base):
             if self._streak >= self.raise_after:
                 self.state, self._streak = State.DEVIATING, 0
                 self._peaks = [abs(d) for d in deviations]
-                self._raised_by = tuple(p >= self.raise_above for p in self._peaks)
                 self._limit_at = t if beyond_limits else None
                 return Transition.RAISE
             return None
@@ -155,4 +149,3 @@ class AlertDecision(base.Base):
         """Back to a healthy, quiet state."""
         self.level, self.state, self._streak = 0.0, State.QUIET, 0
         self._peaks, self._back_since, self._limit_at = [], None, None
-        self._raised_by: tuple[bool, ...] = ()

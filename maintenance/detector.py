@@ -8,7 +8,6 @@ small shift that lasts is seen as surely as a large one that does not.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -255,13 +254,10 @@ class ConditionDetector(base.AnomalyDetector):
 
     # -- the path the monitor takes: score, then learn, computed once ---------------------------
 
-    def assess_one(
-        self, x: dict, t: float | None = None, learn: bool = True, hold: Sequence[bool] = ()
-    ) -> Assessment | None:
+    def assess_one(self, x: dict, t: float | None = None, learn: bool = True) -> Assessment | None:
         """Score ``x``, then learn from it unless ``learn`` is false.
 
-        While not learning, the signals that wander on their own still follow their level, except
-        those ``hold`` marks (by position in ``condition``): the ones an open alert is about.
+        While not learning, the signals that wander on their own still follow their level.
 
         ``None`` when the sample is not assessed: the unit is stopped or settling, the driver is
         missing, or ``t`` is not newer than the last sample's.
@@ -290,7 +286,7 @@ class ConditionDetector(base.AnomalyDetector):
         else:
             self._last_residual = [None] * len(self.condition)
             if learning is not None and self.ready:
-                self._follow_wandering(learning[1], assessment.expected, hold)
+                self._follow_wandering(learning[1], assessment.expected)
         return assessment
 
     def adopt_level(self) -> None:
@@ -311,7 +307,7 @@ class ConditionDetector(base.AnomalyDetector):
         """Whether signal ``j`` wanders while healthy: from one reading to the next it moves less than noise would."""
         return self._step_var[j] < 2.0 * self.wander * self.wander * self._var[j]
 
-    def _follow_wandering(self, observed: list, expected: tuple[float, ...], hold: Sequence[bool]) -> None:
+    def _follow_wandering(self, observed: list, expected: tuple[float, ...]) -> None:
         """While nothing is learned (an alert is open), the signals that wander on their own still follow their level.
 
         A temperature that went on drifting with the room during an alert must not hold the alert
@@ -319,7 +315,7 @@ class ConditionDetector(base.AnomalyDetector):
         """
         a = -math.expm1(-self._dt / self.wander_drift)
         for j in self._static_at:
-            if self._wandering(j) and not (j < len(hold) and hold[j]):
+            if self._wandering(j):
                 e = observed[j] - expected[j]
                 if abs(e) > DEVIATION_CAP * self._sd[j]:
                     continue  # that far off is the fault itself, not the signal wandering
