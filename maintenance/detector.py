@@ -421,7 +421,9 @@ class ConditionDetector(base.AnomalyDetector):
             smooth[j] += weight * (z - smooth[j])
             if ready and self._smooth_var[j] > 0.0:
                 q = systematic[j]
-                persistent[j] = smooth[j] / math.sqrt(max(self._smooth_var[j], floor) * (1.0 - q) + q)
+                # never wider than a single reading's either: an average cannot spread more than what it averages
+                spread = min(max(self._smooth_var[j], floor), 1.0)
+                persistent[j] = smooth[j] / math.sqrt(spread * (1.0 - q) + q)
         if not ready:
             deviations = [0.0] * n
         instant = max(map(abs, deviations), default=0.0)
