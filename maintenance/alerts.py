@@ -100,11 +100,18 @@ class AlertDecision(base.Base):
         return self.state is State.DEVIATING
 
     def update(
-        self, score: float, deviations: Sequence[float], t: float, beyond_limits: bool = False
+        self,
+        score: float,
+        deviations: Sequence[float],
+        t: float,
+        beyond_limits: bool = False,
+        doubtful: Sequence[bool] = (),
     ) -> Transition | None:
         """Fold in one reading's score and persistent deviations at time ``t`` (seconds); the transition, if any.
 
         ``beyond_limits``: the reading crossed a datasheet limit (its score says how far off it is).
+        ``doubtful``: per signal, its model is too unsure to tell (an operating point hardly seen): an
+        involved signal that is doubtful is not taken as back, nor as gone again.
         """
         self.level = score
         if self.state is State.QUIET:
@@ -128,6 +135,10 @@ class AlertDecision(base.Base):
             d = abs(d)
             if d > peaks[j]:
                 peaks[j] = d
+            if back and peaks[j] >= self.raise_above and j < len(doubtful) and doubtful[j]:
+                if not recovering:
+                    back = False  # unsure is not back
+                continue  # nor gone again
             if back and peaks[j] >= self.raise_above:
                 tolerance = max(self.clear_within, min(self.clear_fraction * peaks[j], self.clear_ceiling))
                 if d > (max(tolerance, self.raise_above) if recovering else tolerance):

@@ -30,6 +30,7 @@ class Assessment(NamedTuple):
     expected: tuple[float, ...]  # per condition metric, the healthy value at this operating point
     persistent: tuple[float, ...] = ()  # per condition metric, the smoothed deviation in its healthy spread
     beyond_limits: bool = False  # a datasheet limit is crossed
+    doubtful: tuple[bool, ...] = ()  # per condition metric: the model's own uncertainty is most of its spread
 
 
 class ConditionDetector(base.AnomalyDetector):
@@ -434,7 +435,8 @@ class ConditionDetector(base.AnomalyDetector):
             if y is not None and ((low is not None and y < low) or (high is not None and y > high)):
                 within_limits = False
                 score = max(score, self.limit_score)
-        assessment = Assessment(score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits)
+        doubtful = tuple(q > 0.5 for q in systematic)
+        assessment = Assessment(score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits, doubtful)
         # an incomplete sample is scored on what it has, never learned; nor is one beyond a limit
         complete = all(v is not None for v in observed)
         return assessment, (learning, observed) if complete and within_limits else None, smooth, instant

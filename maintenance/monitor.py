@@ -138,7 +138,9 @@ class ConditionMonitor:
                 # stopped or starting up: nothing is judged, the decision holds its state
                 result.scores.append(AssetScore(sample.asset_id, sample.ts, None, decision.state))
                 continue
-            transition = decision.update(assessment.score, assessment.persistent, t, assessment.beyond_limits)
+            transition = decision.update(
+                assessment.score, assessment.persistent, t, assessment.beyond_limits, assessment.doubtful
+            )
             result.scores.append(AssetScore(sample.asset_id, sample.ts, assessment.score, decision.state, transition))
             if transition is Transition.RAISE:
                 watch.pending_since = t

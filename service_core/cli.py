@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--simulate", type=int, default=0, metavar="N", help="also run N simulated devices")
     up.add_argument("--rate", type=float, default=2.0, metavar="HZ", help="samples per second per simulated device")
     up.add_argument("--fault", action="append", default=None, metavar="ASSET:MODE@SECONDS[+DURATION]",
-                    help="inject a fault (default with --simulate: pump-003:bearing_wear@120)")
+                    help="inject a fault (default with --simulate: pump-003:bearing_wear@120+300)")
     up.add_argument("--seed", type=int, default=1, help="random seed of the simulated fleet")
     up.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
 

@@ -32,7 +32,7 @@ from simulators.errors import ConfigRejected
 from simulators.fleet import Fleet, FleetConfig
 from telemetry import store as telemetry_store
 
-DEFAULT_FAULT = "pump-003:bearing_wear@120"  # once the detector has learned the fleet
+DEFAULT_FAULT = "pump-003:bearing_wear@120+300"  # once the detector has learned the fleet; fails 5 min later
 STATUS_EVERY_S = 5.0
 
 
