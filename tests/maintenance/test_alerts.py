@@ -124,3 +124,14 @@ def test_reset_and_checkpointing():
     assert copy.active and copy.level == decision.level and copy.involved == decision.involved
     decision.reset()
     assert not decision.active and decision.level == 0.0 and decision.involved == ()
+
+
+def test_a_signal_the_model_is_unsure_of_is_neither_back_nor_gone_again():
+    decision = AlertDecision()
+    run(decision, [9.0] * 5)
+    # a new operating point: the model's uncertainty shrinks the deviation, which proves nothing
+    assert [decision.update(1.0, (1.0,), t, doubtful=(True,)) for t in range(5, 100)] == [None] * 95
+    assert decision.deviating
+    assert decision.update(1.0, (1.0,), 100) is Transition.RECOVER  # known again, and back
+    assert decision.update(9.0, (9.0,), 101, doubtful=(True,)) is None  # unsure: not a relapse either
+    assert decision.update(1.0, (1.0,), 160) is Transition.CLEAR
