@@ -378,6 +378,7 @@ class ConditionDetector(base.AnomalyDetector):
         # little seen, a thermal transient): it persists from one reading to the next, so averaging
         # the readings does not shrink it
         systematic = [0.0] * n
+        unsure = [False] * n  # the model's uncertainty is most of the spread: too unsure to tell
         if self._static_at:
             f = np.array([1.0, u, u * u, u * u * u]) if self.driver is not None else np.ones(1)
             pf, h = self._static.leverage(f)
@@ -388,6 +389,7 @@ class ConditionDetector(base.AnomalyDetector):
                 if measured and observed[j] is not None:
                     deviations[j] = (observed[j] - expected[j]) / (self._sd[j] * math.sqrt(1.0 + h))
                     systematic[j] = h / (1.0 + h)
+                    unsure[j] = h > 1.0
 
         if self._thermal_at:
             outlook = self._thermal.outlook(heat, operating[2])
@@ -401,6 +403,7 @@ class ConditionDetector(base.AnomalyDetector):
                     deviations[j] = (observed[j] - predicted) / math.sqrt(spread)
                     # a lagged model's errors drift with the heat it has yet to learn: all of it persists
                     systematic[j] = 1.0
+                    unsure[j] = sd * sd < 0.5 * spread
 
         # persistent deviations: each reading's deviation, capped, averaged over ``smoothing`` seconds
         weight = 1.0 if dt == math.inf else -math.expm1(-dt / self.smoothing)
@@ -435,8 +438,9 @@ class ConditionDetector(base.AnomalyDetector):
             if y is not None and ((low is not None and y < low) or (high is not None and y > high)):
                 within_limits = False
                 score = max(score, self.limit_score)
-        doubtful = tuple(q > 0.5 for q in systematic)
-        assessment = Assessment(score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits, doubtful)
+        assessment = Assessment(
+            score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits, tuple(unsure)
+        )
         # an incomplete sample is scored on what it has, never learned; nor is one beyond a limit
         complete = all(v is not None for v in observed)
         return assessment, (learning, observed) if complete and within_limits else None, smooth, instant

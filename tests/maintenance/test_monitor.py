@@ -200,3 +200,12 @@ def test_completed_work_makes_the_asset_learned_afresh_once():
     later = ConditionMonitor()
     feed(later, samples[600:])
     assert not later.maintained("P-1", last)
+
+
+def test_an_overheating_alert_clears_once_the_winding_has_cooled():
+    fault = Fault("overheating", onset=HISTORY, until=HISTORY + 330)
+    result = feed(ConditionMonitor(), plant.motor(HISTORY + 1500, seed=10, fault=fault))
+    assert [a.failure_mode for a in result.alerts] == ["overheating"]
+    [cleared] = result.cleared
+    # a winding cools with its thermal lag: minutes, not seconds, after the cause has gone
+    assert fault.until + 60 <= seconds(cleared.cleared_at) <= fault.until + 1200
