@@ -321,7 +321,7 @@ class ConditionDetector(base.AnomalyDetector):
                 if abs(e) > DEVIATION_CAP * self._sd[j]:
                     continue  # that far off is the fault itself, not the signal wandering
                 bound = self.huber * self._sd[j]
-                self._bias[j] += a * (bound if e > bound else -bound if e < -bound else e)
+                self._bias[j] += a * _clip(e, bound)
 
     def _advance(self, x: dict, t: float | None):
         """The time, the thermal state and the operating point ``(u, running, heat sources)`` after ``x``.
@@ -378,7 +378,7 @@ class ConditionDetector(base.AnomalyDetector):
         # little seen, a thermal transient): it persists from one reading to the next, so averaging
         # the readings does not shrink it
         systematic = [0.0] * n
-        unsure = [False] * n  # the model's uncertainty is most of the spread: too unsure to tell
+        doubtful = [False] * n  # the model's uncertainty is most of the spread: too unsure to tell
         if self._static_at:
             f = np.array([1.0, u, u * u, u * u * u]) if self.driver is not None else np.ones(1)
             pf, h = self._static.leverage(f)
@@ -389,7 +389,7 @@ class ConditionDetector(base.AnomalyDetector):
                 if measured and observed[j] is not None:
                     deviations[j] = (observed[j] - expected[j]) / (self._sd[j] * math.sqrt(1.0 + h))
                     systematic[j] = h / (1.0 + h)
-                    unsure[j] = h > 1.0
+                    doubtful[j] = h > 1.0
 
         if self._thermal_at:
             outlook = self._thermal.outlook(heat, operating[2])
@@ -403,7 +403,7 @@ class ConditionDetector(base.AnomalyDetector):
                     deviations[j] = (observed[j] - predicted) / math.sqrt(spread)
                     # a lagged model's errors drift with the heat it has yet to learn: all of it persists
                     systematic[j] = 1.0
-                    unsure[j] = sd * sd < 0.5 * spread
+                    doubtful[j] = sd * sd < 0.5 * spread
 
         # persistent deviations: each reading's deviation, capped, averaged over ``smoothing`` seconds
         weight = 1.0 if dt == math.inf else -math.expm1(-dt / self.smoothing)
@@ -421,8 +421,7 @@ class ConditionDetector(base.AnomalyDetector):
             if observed[j] is None:
                 continue
             z = deviations[j]
-            z = DEVIATION_CAP if z > DEVIATION_CAP else -DEVIATION_CAP if z < -DEVIATION_CAP else z
-            smooth[j] += weight * (z - smooth[j])
+            smooth[j] += weight * (_clip(z, DEVIATION_CAP) - smooth[j])
             if ready and self._smooth_var[j] > 0.0:
                 q = systematic[j]
                 # never wider than a single reading's either: an average cannot spread more than what it averages
@@ -439,7 +438,7 @@ class ConditionDetector(base.AnomalyDetector):
                 within_limits = False
                 score = max(score, self.limit_score)
         assessment = Assessment(
-            score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits, tuple(unsure)
+            score, tuple(deviations), tuple(expected), tuple(persistent), not within_limits, tuple(doubtful)
         )
         # an incomplete sample is scored on what it has, never learned; nor is one beyond a limit
         complete = all(v is not None for v in observed)
@@ -507,7 +506,7 @@ class ConditionDetector(base.AnomalyDetector):
             scale = math.sqrt(1.0 + leverage[j])
             bound = clip * sd[j]
             e = r / scale
-            e = bound if e > bound else -bound if e < -bound else e
+            e = _clip(e, bound)
             if j in tracked:
                 bias[j] += (a_wander if step_var[j] < wander * var[j] else a_bias) * e * scale
             if not healthy:
@@ -544,3 +543,8 @@ class ConditionDetector(base.AnomalyDetector):
             "running_min": 1800.0,
         }
         yield {}
+
+
+def _clip(x: float, bound: float) -> float:
+    """``x`` bounded to ``[-bound, bound]``."""
+    return bound if x > bound else -bound if x < -bound else x
