@@ -48,14 +48,20 @@ def pg_template(pg_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(pg_server_url: str, pg_template: str) -> Iterator[str]:
-    """A fresh, migrated database for this test only; dropped afterwards."""
+def pg_db_url(pg_server_url: str, pg_template: str) -> Iterator[str]:
+    """A fresh, migrated database on the PostgreSQL server for this test only; dropped afterwards."""
     name = f"fleetcare_t_{uuid.uuid4().hex[:10]}"
     with _admin(pg_server_url) as conn:
         conn.execute(f'create database "{name}" template "{pg_template}"')
     yield with_database(pg_server_url, name)
     with _admin(pg_server_url) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db_url(pg_db_url: str) -> str:
+    """The test's database: PostgreSQL here; a package may run its tests on other back-ends too."""
+    return pg_db_url
 
 
 @pytest_asyncio.fixture
