@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
 from telemetry.readings import DeviceFault, Sample
+from telemetry.rollups import ORIGIN, check, plan, rollup_for
 
 _STAGE = """
 create temp table if not exists readings_in (
@@ -229,19 +230,51 @@ async def latest(
         return await cur.fetchall()
 
 
+async def watermark(conn: AsyncConnection, rollup: str) -> datetime | None:
+    """Up to where the ``1m`` / ``1h`` rollup is complete; ``None`` before its first refresh."""
+    cur = await conn.execute("select telemetry.rollup_watermark(%(r)s)", {"r": rollup})
+    return (await cur.fetchone())[0]
+
+
+_AGGREGATE = """
+with parts as (
+    select bucket as ts, min, max, sum, count from telemetry.readings_1h
+     where %(rollup)s::text = '1h' and asset_id = %(asset_id)s and metric = %(metric)s
+       and bucket >= %(rollup_from)s and bucket < %(rollup_to)s
+    union all
+    select bucket, min, max, sum, count from telemetry.readings_1m
+     where %(rollup)s::text = '1m' and asset_id = %(asset_id)s and metric = %(metric)s
+       and bucket >= %(rollup_from)s and bucket < %(rollup_to)s
+    union all
+    select ts, value, value, value, 1 from telemetry.readings
+     where asset_id = %(asset_id)s and metric = %(metric)s
+       and (ts >= %(raw_from_1)s and ts < %(raw_to_1)s or ts >= %(raw_from_2)s and ts < %(raw_to_2)s)
+)
+select date_bin(%(width)s, ts, %(origin)s) as bucket,
+       min(min) as min, sum(sum) / sum(count) as avg, max(max) as max, sum(count)::bigint as count
+  from parts
+ group by 1 order by 1
+"""
+
+
 async def aggregate(
     conn: AsyncConnection, *, asset_id: str, metric: str, start: datetime, end: datetime, width: timedelta
 ) -> list[Bucket]:
-    """min / avg / max / count of one metric of one asset per ``width`` bucket over [start, end)."""
+    """min / avg / max / count of one metric of one asset per ``width`` bucket over [start, end).
+
+    Whole minutes or hours come from the coarsest rollup that tiles ``width``, up to its watermark; the rest
+    (recent readings, ragged edges, widths no rollup tiles) from the raw readings. Raises
+    :class:`~telemetry.rollups.TelemetryQueryError` for a range or width that cannot be answered.
+    """
+    check(start, end, width)
+    rollup = rollup_for(width)
+    mark = await watermark(conn, rollup.name) if rollup else None
+    p = plan(start, end, width, watermark=mark)
+    raw = list(p.raw) + [(end, end)] * (2 - len(p.raw))
     async with conn.cursor(row_factory=class_row(Bucket)) as cur:
-        await cur.execute(
-            """
-            select date_bin(%(width)s, ts, timestamptz '2000-01-01 00:00:00+00') as bucket,
-                   min(value) as min, avg(value) as avg, max(value) as max, count(*) as count
-              from telemetry.readings
-             where asset_id = %(asset_id)s and metric = %(metric)s and ts >= %(start)s and ts < %(end)s
-             group by 1 order by 1
-            """,
-            {"width": width, "asset_id": asset_id, "metric": metric, "start": start, "end": end},
-        )
+        await cur.execute(_AGGREGATE, {
+            "rollup": p.rollup.name if p.rollup else None, "rollup_from": p.rollup_from, "rollup_to": p.rollup_to,
+            "raw_from_1": raw[0][0], "raw_to_1": raw[0][1], "raw_from_2": raw[1][0], "raw_to_2": raw[1][1],
+            "asset_id": asset_id, "metric": metric, "width": width, "origin": ORIGIN,
+        })
         return await cur.fetchall()
