@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from telemetry.storage import StoragePolicy
 
 
 def _default_data_dir() -> Path:
@@ -36,6 +39,28 @@ class Settings(BaseSettings):
     survey_public_url: str | None = Field(
         default=None, description="base of the survey links customers open; default: the API's own address"
     )
+
+    telemetry_readings_per_s: float = Field(
+        default=1000.0, gt=0, description="expected readings (metric values) per second: sizes TimescaleDB's chunks"
+    )
+    telemetry_compress_after_days: float = Field(default=7.0, gt=0, description="TimescaleDB compresses older chunks")
+    telemetry_raw_retention_days: float = Field(default=90.0, ge=0, description="raw readings kept; 0: for ever")
+    telemetry_minute_rollup_retention_days: float = Field(default=365.0, ge=0, description="1-minute rollups kept")
+    telemetry_hour_rollup_retention_days: float = Field(default=0.0, ge=0, description="1-hour rollups kept")
+
+    def storage_policy(self) -> StoragePolicy:
+        """How readings are kept (``telemetry.storage``); a retention of 0 days keeps for ever."""
+
+        def days(value: float) -> timedelta | None:
+            return timedelta(days=value) if value else None
+
+        return StoragePolicy(
+            readings_per_s=self.telemetry_readings_per_s,
+            compress_after=timedelta(days=self.telemetry_compress_after_days),
+            raw_retention=days(self.telemetry_raw_retention_days),
+            minute_rollup_retention=days(self.telemetry_minute_rollup_retention_days),
+            hour_rollup_retention=days(self.telemetry_hour_rollup_retention_days),
+        )
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ from service_core.settings import Settings
 from service_core.sla.job import run_sla_job
 from service_core.surveys.channels import configured_channels
 from service_core.surveys.job import run_survey_job
+from telemetry.storage import run_storage_job
 
 
 def _require(settings: Settings, *names: str) -> bool:
@@ -34,7 +35,7 @@ def _require(settings: Settings, *names: str) -> bool:
 
 
 def run_gateway(settings: Settings) -> int:
-    """A gateway worker with the detector, the notification publisher, the SLA job and the plan scheduler."""
+    """A gateway worker with the detector, the notification publisher, the SLA, plan and storage jobs."""
     if not _require(settings, "database_url", "mqtt_url"):
         return 2
     asyncio.run(_gateway(settings))
@@ -57,7 +58,7 @@ async def _gateway(settings: Settings) -> None:
         print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
         await asyncio.gather(
             gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
-            run_plan_job(pool, stop=stop),
+            run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
         )
         await detection.checkpoint()
     finally:

@@ -31,6 +31,7 @@ from service_core.surveys.job import run_survey_job
 from simulators.errors import ConfigRejected
 from simulators.fleet import Fleet, FleetConfig
 from telemetry import store as telemetry_store
+from telemetry.storage import run_storage_job
 
 DEFAULT_FAULT = "pump-003:bearing_wear@120+300"  # once the detector has learned the fleet; fails 5 min later
 STATUS_EVERY_S = 5.0
@@ -120,6 +121,7 @@ async def serve(
             asyncio.create_task(run_publisher(pool, broker=infra.broker, stop=stop), name="notifications"),
             asyncio.create_task(run_sla_job(pool, stop=stop), name="sla"),
             asyncio.create_task(run_plan_job(pool, stop=stop), name="plans"),
+            asyncio.create_task(run_storage_job(pool, settings.storage_policy(), stop=stop), name="storage"),
             asyncio.create_task(run_survey_job(
                 pool, stop=stop, channels=survey_channels,
                 public_url=settings.survey_public_url or f"http://{settings.api_host}:{port}",

@@ -69,58 +69,92 @@ let owner = null;    // the session the backend belongs to until it is idle agai
 let running = false;
 
 class Session {
+  static count = 0;
+
   constructor(socket) {
     this.socket = socket;
     this.pending = [];
-    this.copy = null;      // { statement, rows, buffered } while a COPY FROM STDIN is open
-    this.started = false;  // past the SSL / GSS encryption requests
+    this.buffered = new Uint8Array(0);  // the start of a message not wholly received yet
+    this.started = false;  // past the startup packets, which carry no type byte
+    this.copy = null;      // { statement, rows } while a COPY FROM STDIN is open
+    // prepared statements live in the shared backend: each client's get a name of their own
+    this.prefix = `c${++Session.count}_`;
   }
 
+  // Cut the client's bytes into whole messages and answer them, in order.
   async exec(bytes) {
-    if (!this.started && bytes.length === 8 && [SSL_REQUEST, GSSENC_REQUEST].includes(int32(bytes, 4))) {
-      return encoder.encode('N');  // no encryption; the client goes on in plain text
-    }
-    this.started = true;
-    if (this.copy) return this.copyData(bytes);
-    if (bytes[0] === 0x58) {  // 'X' Terminate: the backend is shared, so only this client goes
-      this.socket.end();
-      return new Uint8Array(0);
-    }
-    if (bytes[0] === 0x51) {  // 'Q'
-      const m = decoder.decode(bytes.subarray(5, bytes.length - 1)).match(COPY_FROM_STDIN);
-      if (m) {
-        this.copy = { statement: `copy ${m[1]} from '/dev/blob'${m[2]}`, rows: [], buffered: new Uint8Array(0) };
-        return copyInResponse(m[1]);
+    let buf = concat([this.buffered, bytes]);
+    const replies = [];
+    let batch = [];  // consecutive messages PGlite answers together
+    const flush = async () => {
+      if (batch.length) replies.push(await db.execProtocolRaw(concat(batch)));
+      batch = [];
+    };
+    for (;;) {
+      const typed = this.started ? 1 : 0;
+      if (buf.length < typed + 4 || buf.length < typed + int32(buf, typed)) break;
+      const msg = buf.subarray(0, typed + int32(buf, typed));
+      buf = buf.subarray(msg.length);
+      if (!typed) {
+        if (msg.length === 8 && [SSL_REQUEST, GSSENC_REQUEST].includes(int32(msg, 4))) {
+          replies.push(encoder.encode('N'));  // no encryption; the client goes on in plain text
+        } else {
+          this.started = true;
+          batch.push(msg.slice());
+        }
+        continue;
       }
+      const type = String.fromCharCode(msg[0]);
+      const body = msg.subarray(5);
+      if (this.copy) {
+        if (type === 'd') this.copy.rows.push(body.slice());
+        if (type === 'c' || type === 'f') replies.push(await this.endCopy(type === 'c', body));
+        continue;  // Flush and Sync are ignored during COPY, as the protocol says
+      }
+      if (type === 'X') {  // Terminate: the backend is shared, so only this client goes
+        this.socket.end();
+        continue;
+      }
+      const copy = type === 'Q' && decoder.decode(body.subarray(0, body.length - 1)).match(COPY_FROM_STDIN);
+      if (copy) {
+        await flush();
+        this.copy = { statement: `copy ${copy[1]} from '/dev/blob'${copy[2]}`, rows: [] };
+        replies.push(copyInResponse(copy[1]));
+        continue;
+      }
+      batch.push(this.renamed(type, msg));
     }
-    return db.execProtocolRaw(bytes);
+    await flush();
+    this.buffered = buf.slice();
+    return concat(replies);
   }
 
-  async copyData(bytes) {
-    let buf = concat([this.copy.buffered, bytes]);
-    while (buf.length >= 5 && buf.length >= 1 + int32(buf, 1)) {
-      const type = String.fromCharCode(buf[0]);
-      const body = buf.subarray(5, 1 + int32(buf, 1));
-      buf = buf.subarray(1 + int32(buf, 1));
-      if (type === 'd') {
-        this.copy.rows.push(body.slice());
-      } else if (type === 'c' || type === 'f') {
-        const { statement, rows } = this.copy;
-        this.copy = null;
-        let reply;
-        if (type === 'c') {
-          await db._handleBlob(new Blob(rows));
-          try { reply = await db.execProtocolRaw(query(statement)); } finally { await db._cleanupBlob(); }
-        } else {
-          const reason = decoder.decode(body.subarray(0, body.length - 1)).replaceAll("'", "''");
-          reply = await db.execProtocolRaw(query(`do $$ begin raise exception 'COPY from stdin failed: %', '${reason}'; end $$`));
-        }
-        return buf.length ? concat([reply, await this.exec(buf.slice())]) : reply;
-      }
-      // Flush and Sync are ignored during COPY, as the protocol says
+  async endCopy(done, body) {
+    const { statement, rows } = this.copy;
+    this.copy = null;
+    if (!done) {
+      const reason = decoder.decode(body.subarray(0, body.length - 1)).replaceAll("'", "''");
+      return db.execProtocolRaw(query(`do $$ begin raise exception 'COPY from stdin failed: %', '${reason}'; end $$`));
     }
-    this.copy.buffered = buf.slice();
-    return new Uint8Array(0);
+    await db._handleBlob(new Blob(rows));
+    try { return await db.execProtocolRaw(query(statement)); } finally { await db._cleanupBlob(); }
+  }
+
+  // Parse, Bind, Describe and Close name prepared statements (and portals): prefix the names this client gave.
+  renamed(type, msg) {
+    if (!'PBDC'.includes(type)) return msg.slice();
+    const body = msg.subarray(5);
+    const kind = type === 'D' || type === 'C' ? body.subarray(0, 1) : new Uint8Array(0);
+    let at = kind.length;
+    const parts = [kind];
+    for (let i = 0; i < (type === 'B' ? 2 : 1); i++) {
+      const end = body.indexOf(0, at);
+      const name = body.subarray(at, end);
+      parts.push(name.length ? encoder.encode(this.prefix + decoder.decode(name)) : name, new Uint8Array([0]));
+      at = end + 1;
+    }
+    parts.push(body.subarray(at));
+    return message(type, concat(parts));
   }
 }
 
