@@ -29,3 +29,26 @@ class FleetAssetRead(ReadSchema):
     health_score: float | None
     scored_at: datetime | None
     open_orders: list[OpenPreventiveOrderRead]
+
+
+class TelemetryBucketRead(ReadSchema):
+    bucket: datetime
+    min: float
+    avg: float
+    max: float
+    count: int
+
+
+class TelemetryHistoryRead(ReadSchema):
+    asset_id: str
+    metric: str
+    start: datetime
+    end: datetime
+    bucket_seconds: int
+    buckets: list[TelemetryBucketRead]
+
+
+class LatestValueRead(ReadSchema):
+    metric: str
+    ts: datetime
+    value: float
