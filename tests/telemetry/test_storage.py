@@ -166,10 +166,9 @@ async def test_retention_drops_old_raw_readings_whole_and_keeps_their_rollups(ac
     assert same(await history(aconn, "pump-001", "flow_m3h", *day), reference(old, "pump-001", "flow_m3h", *day))
 
 
+@pytest.mark.backends("timescaledb")
 @pytest.mark.asyncio
 async def test_the_storage_policy_is_timescaledbs_own_policies(aconn):
-    if await store.storage_backend(aconn) != "timescaledb":
-        pytest.skip("TimescaleDB only")
     policy = StoragePolicy(readings_per_s=5_000, compress_after=timedelta(days=3), raw_retention=timedelta(days=30),
                            minute_rollup_retention=timedelta(days=200), hour_rollup_retention=None)
     for _ in range(2):  # applying it again replaces, never duplicates
@@ -191,10 +190,9 @@ async def test_the_storage_policy_is_timescaledbs_own_policies(aconn):
     ]
 
 
+@pytest.mark.backends("timescaledb")
 @pytest.mark.asyncio
 async def test_compressed_chunks_still_answer_and_take_late_readings_once(aconn):
-    if await store.storage_backend(aconn) != "timescaledb":
-        pytest.skip("TimescaleDB only")
     await provision(aconn)
     start = floor(NOW, timedelta(days=1)) - timedelta(days=10)
     samples = fleet(start, timedelta(hours=6))
@@ -215,10 +213,9 @@ async def test_compressed_chunks_still_answer_and_take_late_readings_once(aconn)
                 reference(samples + late, "pump-001", "flow_m3h", *query))
 
 
+@pytest.mark.backends("postgresql")
 @pytest.mark.asyncio
 async def test_a_refresh_waits_for_a_write_in_flight_and_counts_it(aconn, db_url):
-    if await store.storage_backend(aconn) != "partitioned":
-        pytest.skip("plain PostgreSQL's rollups (TimescaleDB serialises its own refresh)")
     await provision(aconn)
     samples = fleet(T0, timedelta(minutes=30))
     await aconn.execute("begin")
@@ -235,10 +232,9 @@ async def test_a_refresh_waits_for_a_write_in_flight_and_counts_it(aconn, db_url
     assert (await cur.fetchone())[0] == len(samples) * 2
 
 
+@pytest.mark.backends("postgresql")
 @pytest.mark.asyncio
 async def test_housekeeping_rolls_up_to_a_minute_ago_and_creates_partitions_ahead(aconn):
-    if await store.storage_backend(aconn) != "partitioned":
-        pytest.skip("plain PostgreSQL: on TimescaleDB its scheduler does this work")
     await provision(aconn)
     samples = fleet(NOW - timedelta(minutes=10), timedelta(minutes=10), step=timedelta(seconds=5))
     await write(aconn, samples)
