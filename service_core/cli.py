@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     detector.add_argument("--seconds", type=float, default=900.0, metavar="S",
                           help="simulated seconds of 1 Hz readings per asset that are timed")
     detector.set_defaults(handler=_bench_detector)
+    storage = bench_sub.add_parser("storage", help="bytes per reading stored in telemetry.readings, raw and "
+                                   "compressed, and of its rollups, for a simulated fleet (needs a database)")
+    storage.add_argument("--database", default=None, metavar="URL",
+                         help="the server to measure on (default: FLEETCARE_DATABASE_URL); the bench works in a "
+                         "database of its own there, or in this one if it cannot create one and this one is empty")
+    storage.add_argument("--devices", type=int, default=25, metavar="N", help="simulated pumps and motors")
+    storage.add_argument("--hours", type=float, default=24.0, metavar="H", help="hours of readings per device")
+    storage.add_argument("--rate", type=float, default=1.0, metavar="HZ", help="samples per second per device")
+    storage.add_argument("--seed", type=int, default=1, help="random seed of the simulated fleet")
+    storage.set_defaults(handler=_bench_storage)
 
     # each evaluation is a subcommand with its own handler: add one next to ``rul``
     evaluate = sub.add_parser("eval", help="evaluations of condition monitoring (no database)")
@@ -146,6 +156,41 @@ def _bench_detector(args: argparse.Namespace) -> int:
     workload = detector_bench.workload(assets=args.assets, seconds=args.seconds)
     print(detector_bench.report(detector_bench.run(workload)))
     return 0
+
+
+def _bench_storage(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    import psycopg
+
+    from service_core.runtime import storage_bench
+
+    url = args.database or os.environ.get("FLEETCARE_DATABASE_URL")
+    if not url:
+        print("fleetcare: give the server to measure on with --database URL or FLEETCARE_DATABASE_URL (PostgreSQL, "
+              "or TimescaleDB). For the TimescaleDB test harness, start it in a terminal with "
+              "`node tests/timescale/server.mjs 5433` (it stops when its stdin closes; in the background: "
+              "`sleep infinity | node tests/timescale/server.mjs 5433 &`), then use "
+              "--database postgresql://postgres:postgres@127.0.0.1:5433/postgres", file=sys.stderr)
+        return 2
+    if args.devices < 1 or args.hours <= 0 or not 0 < args.rate <= 100 or round(args.hours * 3600 * args.rate) < 1:
+        print("fleetcare: --devices must be at least 1, --hours above 0, --rate in (0, 100], and together at least "
+              "one sample per device", file=sys.stderr)
+        return 2
+    try:
+        figures = asyncio.run(storage_bench.run(
+            url, devices=args.devices, hours=args.hours, rate_hz=args.rate, seed=args.seed,
+            progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+        ))
+    except storage_bench.BenchRefused as exc:
+        print(f"fleetcare: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        print(f"fleetcare: cannot reach the database: {exc}", file=sys.stderr)
+        return 2
+    print(storage_bench.report(figures))
+    return 0 if figures.readings_counted == figures.readings_written else 1
 
 
 def _eval_rul(args: argparse.Namespace) -> int:
