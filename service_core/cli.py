@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply pending migrations to FLEETCARE_DATABASE_URL")
 
-    bench = sub.add_parser("bench", help="benchmarks on synthetic data (no database)")
+    bench = sub.add_parser("bench", help="benchmarks on synthetic data (storage needs a database; the others none)")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
     dispatch = bench_sub.add_parser("dispatch", help="our day planner vs plain OR-Tools routing on a synthetic day")
     dispatch.add_argument("--engineers", type=int, default=50, help="engineers in the instance")

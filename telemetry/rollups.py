@@ -93,17 +93,17 @@ def plan(start: datetime, end: datetime, width: timedelta, *, watermark: datetim
     return Plan(start, end, width, rollup, lo, hi, raw)
 
 
-def chunk_interval(readings_per_s: float, *, bytes_per_reading: float = 110.0, chunk_bytes: float = 1 << 30
+def chunk_interval(readings_per_s: float, *, bytes_per_reading: float = 180.0, chunk_bytes: float = 1 << 30
                    ) -> timedelta:
     """The TimescaleDB chunk interval for an expected ingest rate.
 
-    A chunk of the newest readings, with its index, should fit in memory while it is written (TimescaleDB's
+    A chunk of the newest readings, with its indexes, should fit in memory while it is written (TimescaleDB's
     advice: a quarter of it); ``chunk_bytes`` is that budget and ``bytes_per_reading`` what one uncompressed
-    reading takes with its index (measured: BENCHMARKS.md). The result is the longest of a few round intervals
-    that stays within budget, from one hour to a week.
+    reading takes with its indexes (about 178 measured: BENCHMARKS.md). The result is the longest of a few round
+    intervals that stays within budget, from one hour to a week.
 
-    >>> chunk_interval(300), chunk_interval(5_000), chunk_interval(50)
-    (datetime.timedelta(seconds=28800), datetime.timedelta(seconds=3600), datetime.timedelta(days=2))
+    >>> chunk_interval(300), chunk_interval(1_000), chunk_interval(50)
+    (datetime.timedelta(seconds=14400), datetime.timedelta(seconds=3600), datetime.timedelta(days=1))
     """
     if readings_per_s <= 0:
         raise ValueError("the expected ingest rate must be positive")

@@ -70,9 +70,10 @@ select count(*) filter (where relkind = 'r'),
        coalesce(sum(pg_total_relation_size(toast)), 0)::bigint
   from rel
 """
-# Each index of a table summed over its partitions or chunks (both are its inheritance children), by definition.
+# Each index of a table summed over its partitions or chunks (both are its inheritance children), by definition,
+# every fork counted (a BRIN index has a free-space map as big as itself), as pg_indexes_size does.
 _INDEXES = """
-select substring(pg_get_indexdef(i.indexrelid) from ' USING (.*)$'), sum(pg_relation_size(i.indexrelid))::bigint
+select substring(pg_get_indexdef(i.indexrelid) from ' USING (.*)$'), sum(pg_total_relation_size(i.indexrelid))::bigint
   from pg_index i
  where i.indrelid = %(rel)s::regclass
     or i.indrelid in (select inhrelid from pg_inherits where inhparent = %(rel)s::regclass)

@@ -18,6 +18,10 @@ from yoyo import step
 __depends__ = {"0002.telemetry-readings"}
 
 TIMESCALE = [
+    # Rollup refreshes read the newest minutes of every series: a BRIN index on ts finds them for a few kilobytes,
+    # where create_hypertable's default b-tree on ts costs 11.6 bytes per reading (BENCHMARKS.md).
+    "drop index if exists telemetry.readings_ts_idx",
+    "create index readings_ts_brin on telemetry.readings using brin (ts)",
     """
     alter table telemetry.readings set (
         timescaledb.compress,
@@ -58,6 +62,8 @@ TIMESCALE = [
 ]
 
 PLAIN = [
+    # the refresh reads the newest minutes of every series: without an index on ts that is the whole day's partition
+    "create index readings_ts_brin on telemetry.readings using brin (ts)",
     """
     create table telemetry.readings_1m (
         asset_id text not null,
@@ -200,6 +206,7 @@ def rollback(conn):
     cur.execute("drop materialized view if exists telemetry.readings_1m cascade")
     cur.execute("drop table if exists telemetry.readings_1h, telemetry.readings_1m, telemetry.rollup_state")
     cur.execute("drop trigger if exists readings_late_into_rollups on telemetry.readings")
+    cur.execute("drop index if exists telemetry.readings_ts_brin")
     for function in ("merge_late_readings()", "refresh_rollups(timestamptz)", "rollup_watermark(text)",
                      "rollup_lock_key()", "drop_partitions_before(timestamptz)"):
         cur.execute(f"drop function if exists telemetry.{function}")

@@ -74,11 +74,12 @@ def test_queries_that_cannot_be_answered_say_why(start, end, width, says):
 
 
 def test_chunks_are_sized_from_the_expected_ingest_rate():
-    assert chunk_interval(50) == timedelta(days=2)
-    assert chunk_interval(300) == timedelta(hours=8)
+    assert chunk_interval(5) == timedelta(days=7)
+    assert chunk_interval(50) == timedelta(days=1)
+    assert chunk_interval(300) == timedelta(hours=4)
     assert chunk_interval(5_000) == HOUR
     assert chunk_interval(1_000_000) == HOUR  # never below an hour: more, smaller chunks cost planning time
     assert chunk_interval(0.01) == timedelta(days=7)
-    assert chunk_interval(1_000) > chunk_interval(2_000)
+    assert chunk_interval(100) > chunk_interval(300)
     with pytest.raises(ValueError):
         chunk_interval(0)
