@@ -3,7 +3,8 @@
 On TimescaleDB the work is TimescaleDB's: ``apply_policy`` sets the chunk interval and the compression,
 retention and continuous-aggregate refresh policies, and TimescaleDB's scheduler runs them. On plain
 PostgreSQL ``housekeeping`` does the same work when the storage job calls it: partitions ahead, rollups up to
-a minute ago, whole old partitions dropped.
+a minute ago, whole old partitions dropped; and ``compact_closed_partitions`` rebuilds each finished day's
+half-empty primary-key index.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from telemetry.rollups import chunk_interval
@@ -22,6 +23,8 @@ from telemetry.store import ensure_partitions, storage_backend
 log = logging.getLogger(__name__)
 
 ROLLUP_LAG = timedelta(minutes=1)  # how long after a minute ends it is rolled up (later rows are merged in)
+COMPACT_AFTER = timedelta(hours=6)  # a day's partition is rebuilt once it has been over this long
+COMPACT_LOCK = 7305221930113  # one storage job compacts at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,28 @@ async def housekeeping(conn: AsyncConnection, policy: StoragePolicy, *, now: dat
     return Housekeeping(created, dropped, minute_mark, rows)
 
 
+async def compact_closed_partitions(conn: AsyncConnection, *, now: datetime) -> list[str]:
+    """Rebuild the indexes of each day's partition over for ``COMPACT_AFTER`` (plain PostgreSQL; nothing on
+    TimescaleDB, which compresses its chunks). REINDEX CONCURRENTLY: writers are not blocked, and ``conn`` must be
+    in autocommit. Returns the partitions compacted; none if another job holds the lock."""
+    if await storage_backend(conn) == "timescaledb":
+        return []
+    cur = await conn.execute("select pg_try_advisory_lock(%(k)s)", {"k": COMPACT_LOCK})
+    if not (await cur.fetchone())[0]:
+        return []
+    try:
+        cur = await conn.execute("select telemetry.partitions_to_compact(%(c)s)", {"c": now - COMPACT_AFTER})
+        names = [r[0] for r in await cur.fetchall()]
+        for name in names:
+            await conn.execute(sql.SQL("reindex table concurrently {}").format(sql.Identifier("telemetry", name)))
+            await conn.execute(
+                "insert into telemetry.compacted_partitions (name) values (%(n)s) on conflict do nothing", {"n": name}
+            )
+        return names
+    finally:
+        await conn.execute("select pg_advisory_unlock(%(k)s)", {"k": COMPACT_LOCK})
+
+
 async def run_storage_job(
     pool: AsyncConnectionPool, policy: StoragePolicy, *, stop: asyncio.Event, every_s: float = 60.0
 ) -> None:
@@ -139,6 +164,13 @@ async def run_storage_job(
                 done = await housekeeping(conn, policy, now=datetime.now(UTC))
             if done.partitions_dropped or done.rollup_rows_dropped:
                 log.info("storage: %s", done)
+            async with pool.connection() as conn:
+                await conn.set_autocommit(True)
+                try:
+                    if compacted := await compact_closed_partitions(conn, now=datetime.now(UTC)):
+                        log.info("storage: rebuilt the indexes of %s", ", ".join(compacted))
+                finally:
+                    await conn.set_autocommit(False)
         except Exception:
             log.exception("storage housekeeping failed")
         try:

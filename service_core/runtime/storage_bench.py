@@ -32,7 +32,7 @@ from simulators.equipment import generate
 from simulators.fleet import Asset, FleetConfig, plan
 from simulators.operation import Operation
 from telemetry.readings import Sample
-from telemetry.storage import refresh_rollups
+from telemetry.storage import compact_closed_partitions, refresh_rollups
 from telemetry.store import provision_device, storage_backend, write_samples
 
 DEVICES = 25
@@ -119,6 +119,15 @@ class RollupSize:
 
 
 @dataclass(frozen=True, slots=True)
+class Compaction:
+    """Plain PostgreSQL's rebuild of a finished day's indexes (the storage job's): the sizes after it."""
+
+    sizes: Sizes
+    seconds: float
+    partitions: int
+
+
+@dataclass(frozen=True, slots=True)
 class Compression:
     """TimescaleDB's compression of every chunk: the hypertable's sizes after it, and its own statistics."""
 
@@ -150,6 +159,7 @@ class StorageFigures:
     rollups: tuple[RollupSize, ...]
     refresh_s: float
     compression: Compression | None  # None on plain PostgreSQL
+    compaction: Compaction | None = None  # None on TimescaleDB
 
 
 def bytes_per(size: int, count: int) -> float:
@@ -175,6 +185,9 @@ def report(f: StorageFigures) -> str:
     kind = "chunks" if f.backend == "timescaledb" else "partitions"
     lines += _size_rows(f"raw, {f.raw.relations} {kind}", f.raw, n)
     lines[-1:-1] = [f"    {name:<30} {size:>15,} {bytes_per(size, n):>14.2f}" for name, size in f.raw_indexes]
+    if f.compaction is not None:
+        k = f.compaction
+        lines += _size_rows(f"indexes rebuilt, {k.partitions} partitions in {k.seconds:.1f} s", k.sizes, n)
     if f.compression is None:
         lines.append("compressed: n/a (plain PostgreSQL does not compress rows)")
     else:
@@ -244,16 +257,22 @@ async def run(
             await refresh_rollups(conn, upto=datetime.now(UTC))
             refresh_s = time.perf_counter() - t0
             rollups = tuple([await _rollup(conn, backend, name) for name in _ROLLUP_ROWS])
-            compression = None
+            compression = compaction = None
             if backend == "timescaledb":
                 progress("compressing every chunk")
                 compression = await _compress(conn)
+            else:
+                progress("rebuilding the finished day's indexes, as the storage job does")
+                t0 = time.perf_counter()
+                rebuilt = await compact_closed_partitions(conn, now=datetime.now(UTC))
+                compaction = Compaction(await _sizes(conn, backend, "telemetry.readings"),
+                                        time.perf_counter() - t0, len(rebuilt))
     return StorageFigures(
         backend=backend, server=f"PostgreSQL {server}" + (f", timescaledb {timescale}" if timescale else ""),
         database=described, models=_models(assets), hours=hours, rate_hz=rate_hz, start=start, end=end,
         samples=samples, readings_written=written, readings_counted=counted, transactions=transactions,
         write_s=write_s, wall_s=wall_s, raw=raw, raw_indexes=raw_indexes, rollups=rollups, refresh_s=refresh_s,
-        compression=compression,
+        compression=compression, compaction=compaction,
     )
 
 

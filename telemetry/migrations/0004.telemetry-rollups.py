@@ -168,6 +168,26 @@ PLAIN = [
         return minute_to;
     end $$
     """,
+    # A day's primary key is built while the readings of every series arrive interleaved, which leaves its pages
+    # half full (97 bytes a reading, more than the row: BENCHMARKS.md). Once the day is over the storage job
+    # rebuilds it (REINDEX CONCURRENTLY) and records it here.
+    """
+    create table telemetry.compacted_partitions (
+        name         text primary key,
+        compacted_at timestamptz not null default now()
+    )
+    """,
+    """
+    create function telemetry.partitions_to_compact(closed_before timestamptz) returns setof text
+    language sql stable as $$
+        select c.relname::text
+          from pg_inherits i join pg_class c on c.oid = i.inhrelid
+         where i.inhparent = 'telemetry.readings'::regclass and c.relname ~ '^readings_p[0-9]{8}$'
+           and to_date(substr(c.relname, 11), 'YYYYMMDD') + 1 <= (closed_before at time zone 'UTC')::date
+           and not exists (select from telemetry.compacted_partitions p where p.name = c.relname)
+         order by 1
+    $$
+    """,
     # retention: whole daily partitions go; rows older than every partition sit in the default one
     """
     create function telemetry.drop_partitions_before(cutoff timestamptz) returns integer
@@ -183,6 +203,7 @@ PLAIN = [
                and to_date(substr(c.relname, 11), 'YYYYMMDD') + 1 <= (cutoff at time zone 'UTC')::date
         loop
             execute format('drop table telemetry.%I', part.relname);
+            delete from telemetry.compacted_partitions where name = part.relname;
             dropped := dropped + 1;
         end loop;
         delete from telemetry.readings_default where ts < cutoff;
@@ -204,11 +225,13 @@ def rollback(conn):
     cur = conn.cursor()
     cur.execute("drop materialized view if exists telemetry.readings_1h cascade")
     cur.execute("drop materialized view if exists telemetry.readings_1m cascade")
-    cur.execute("drop table if exists telemetry.readings_1h, telemetry.readings_1m, telemetry.rollup_state")
+    cur.execute("drop table if exists telemetry.readings_1h, telemetry.readings_1m, telemetry.rollup_state, "
+                "telemetry.compacted_partitions")
     cur.execute("drop trigger if exists readings_late_into_rollups on telemetry.readings")
     cur.execute("drop index if exists telemetry.readings_ts_brin")
     for function in ("merge_late_readings()", "refresh_rollups(timestamptz)", "rollup_watermark(text)",
-                     "rollup_lock_key()", "drop_partitions_before(timestamptz)"):
+                     "rollup_lock_key()", "drop_partitions_before(timestamptz)",
+                     "partitions_to_compact(timestamptz)"):
         cur.execute(f"drop function if exists telemetry.{function}")
 
 

@@ -79,6 +79,7 @@ async def test_a_tiny_fleet_on_postgresql_in_a_database_of_its_own(pg_server_url
     figures = await storage_bench.run(pg_server_url, devices=2, hours=0.05, batch=100)
 
     assert figures.backend == "partitioned" and figures.compression is None
+    assert figures.compaction.partitions >= 1 and figures.compaction.sizes.heap == figures.raw.heap
     assert figures.samples == 2 * 180 and figures.transactions == 4
     assert figures.readings_written == figures.readings_counted == 2 * 180 * 6  # two pumps
     assert figures.end <= datetime.now(UTC) - timedelta(days=1) and figures.end - figures.start == timedelta(minutes=3)

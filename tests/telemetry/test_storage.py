@@ -271,3 +271,25 @@ async def _run_job(aconn, proc: str, schema: str, table: str) -> None:
         await aconn.execute("call run_job(%(j)s)", {"j": job})
     finally:
         await aconn.set_autocommit(False)
+
+
+@pytest.mark.asyncio
+@pytest.mark.backends("postgresql")
+async def test_a_finished_days_half_empty_index_is_rebuilt_once(aconn):
+    await provision(aconn)
+    day = floor(NOW, timedelta(days=1)) - timedelta(days=3)
+    await aconn.execute("select telemetry.ensure_partitions(%(d)s::date, 1)", {"d": day})
+    await aconn.commit()
+    # every series' readings interleaved in time, as a fleet sends them: the key's pages split half full
+    await write(aconn, fleet(day, timedelta(hours=6), step=timedelta(seconds=1)))
+    partition = f"telemetry.readings_p{day:%Y%m%d}"
+    size = "select pg_indexes_size(%(p)s::regclass)"
+    before = (await (await aconn.execute(size, {"p": partition})).fetchone())[0]
+    await aconn.commit()
+    await aconn.set_autocommit(True)
+    assert partition.removeprefix("telemetry.") in await storage.compact_closed_partitions(aconn, now=NOW)
+    assert await storage.compact_closed_partitions(aconn, now=NOW) == []  # recorded: once is enough
+    after = (await (await aconn.execute(size, {"p": partition})).fetchone())[0]
+    assert after < 0.75 * before
+    cur = await aconn.execute("select count(*) from telemetry.readings where ts >= %(d)s", {"d": day})
+    assert (await cur.fetchone())[0] == 6 * 3600 * 2 * 2
