@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ROLLUP_LAG = timedelta(minutes=1)  # how long after a minute ends it is rolled up (later rows are merged in)
 COMPACT_AFTER = timedelta(hours=6)  # a day's partition is rebuilt once it has been over this long
 COMPACT_LOCK = 7305221930113  # one storage job compacts at a time
+POLICY_LOCK = 7305221930114  # one worker sets TimescaleDB's policies at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ async def apply_policy(conn: AsyncConnection, policy: StoragePolicy) -> None:
     if await storage_backend(conn) != "timescaledb":
         await ensure_partitions(conn)
         return
+    # workers starting together would each remove and add the same jobs: one at a time
+    await conn.execute("select pg_advisory_xact_lock(%(k)s)", {"k": POLICY_LOCK})
     await conn.execute("select set_chunk_time_interval('telemetry.readings', %(i)s)", {"i": policy.chunk_interval})
     await conn.execute("select remove_compression_policy('telemetry.readings', if_exists => true)")
     await conn.execute("select add_compression_policy('telemetry.readings', compress_after => %(a)s)",

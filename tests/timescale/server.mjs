@@ -140,9 +140,9 @@ class Session {
     try { return await db.execProtocolRaw(query(statement)); } finally { await db._cleanupBlob(); }
   }
 
-  // Parse, Bind, Describe and Close name prepared statements (and portals): prefix the names this client gave.
+  // Parse, Bind, Describe, Execute and Close name prepared statements and portals: prefix the names this client gave.
   renamed(type, msg) {
-    if (!'PBDC'.includes(type)) return msg.slice();
+    if (!'PBDEC'.includes(type)) return msg.slice();
     const body = msg.subarray(5);
     const kind = type === 'D' || type === 'C' ? body.subarray(0, 1) : new Uint8Array(0);
     let at = kind.length;
