@@ -63,6 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     storage.add_argument("--rate", type=float, default=1.0, metavar="HZ", help="samples per second per device")
     storage.add_argument("--seed", type=int, default=1, help="random seed of the simulated fleet")
     storage.set_defaults(handler=_bench_storage)
+    ingest = bench_sub.add_parser("ingest", help="messages/s the gateway commits with the detector, publish-to-commit "
+                                  "latency, loss and duplicates, against a bare subscriber's ceiling (needs a "
+                                  "database; starts its own Mosquitto and publishers)")
+    ingest.add_argument("--database", default=None, metavar="URL",
+                        help="PostgreSQL server (default: FLEETCARE_DATABASE_URL, else 127.0.0.1:5432); the bench "
+                        "works in a database of its own there")
+    ingest.add_argument("--devices", type=int, default=500, metavar="N", help="simulated motors, a topic each")
+    ingest.add_argument("--rate", type=float, default=10.0, metavar="HZ", help="samples per second per device")
+    ingest.add_argument("--duration", type=float, default=60.0, metavar="S", help="seconds of publishing")
+    ingest.add_argument("--warm-up", type=float, default=10.0, metavar="S", help="first seconds not in the figures")
+    ingest.add_argument("--qos", type=int, choices=(0, 1), default=1)
+    ingest.add_argument("--batch", type=int, default=1, metavar="N", help="samples per message")
+    ingest.add_argument("--publishers", type=int, default=2, metavar="N", help="publisher processes")
+    ingest.add_argument("--no-ceiling", action="store_true", help="skip the bare subscriber's run")
+    ingest.set_defaults(handler=_bench_ingest)
 
     # each evaluation is a subcommand with its own handler: add one next to ``rul``
     evaluate = sub.add_parser("eval", help="evaluations of condition monitoring (no database)")
@@ -155,6 +170,28 @@ def _bench_detector(args: argparse.Namespace) -> int:
         return 2
     workload = detector_bench.workload(assets=args.assets, seconds=args.seconds)
     print(detector_bench.report(detector_bench.run(workload)))
+    return 0
+
+
+def _bench_ingest(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from service_core.runtime import ingest_bench
+
+    if (args.devices < 1 or args.rate <= 0 or args.batch < 1 or args.publishers < 1
+            or not 0 <= args.warm_up < args.duration):
+        print("fleetcare: --devices, --batch and --publishers must be at least 1, --rate above 0, and --warm-up "
+              "shorter than --duration", file=sys.stderr)
+        return 2
+    url = args.database or os.environ.get("FLEETCARE_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    config = ingest_bench.IngestConfig(
+        devices=args.devices, rate_hz=args.rate, duration_s=args.duration, warm_up_s=args.warm_up, qos=args.qos,
+        batch=args.batch, publishers=args.publishers, ceiling=not args.no_ceiling,
+    )
+    figures = asyncio.run(ingest_bench.run(url, config, progress=lambda line: print(f"  {line}", file=sys.stderr,
+                                                                                     flush=True)))
+    print(ingest_bench.report(figures))
     return 0
 
 

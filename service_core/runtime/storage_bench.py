@@ -223,7 +223,7 @@ async def run(
     assets = plan(FleetConfig(devices=devices, rate_hz=rate_hz, seed=seed))
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     start = end - timedelta(seconds=count / rate_hz)
-    async with _bench_database(database_url, progress) as (url, described):
+    async with bench_database(database_url, progress) as (url, described):
         async with await AsyncConnection.connect(url, autocommit=True) as conn:
             server, _, timescale = await (await conn.execute(_SERVER)).fetchone()
             backend = await storage_backend(conn)
@@ -277,7 +277,7 @@ async def run(
 
 
 @asynccontextmanager
-async def _bench_database(url: str, progress: Callable[[str], None]) -> AsyncIterator[tuple[str, str]]:
+async def bench_database(url: str, progress: Callable[[str], None]) -> AsyncIterator[tuple[str, str]]:
     """A database of its own when the server allows one (dropped after), else the given one if it is empty."""
     name = f"fleetcare_bench_{uuid.uuid4().hex[:8]}"
     async with await AsyncConnection.connect(url, autocommit=True) as admin:
