@@ -105,14 +105,28 @@ async def count_online(conn: AsyncConnection) -> tuple[int, int]:
     return online, provisioned
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(samples: Iterable[Sample]) -> str:
+    """The readings as COPY's text format, one line each: built in one go, which costs a fraction of a
+    ``write_row`` call per reading on the ingest path."""
+    lines = []
+    for sample in samples:
+        asset = sample.asset_id.translate(_COPY_ESCAPES)
+        ts = sample.ts.isoformat()
+        seq = "\\N" if sample.seq is None else str(sample.seq)
+        for metric, value in sample.metrics.items():
+            lines.append(f"{asset}\t{metric.translate(_COPY_ESCAPES)}\t{ts}\t{float(value)!r}\t{seq}\n")
+    return "".join(lines)
+
+
 async def write_samples(conn: AsyncConnection, samples: Iterable[Sample]) -> int:
     """Store samples with COPY; a reading already stored (same asset, metric, ts) is skipped. Returns rows added."""
     await conn.execute(_STAGE)
     async with conn.cursor() as cur:
         async with cur.copy("copy readings_in (asset_id, metric, ts, value, seq) from stdin") as copy:
-            for sample in samples:
-                for metric, value in sample.metrics.items():
-                    await copy.write_row((sample.asset_id, metric, sample.ts, value, sample.seq))
+            await copy.write(_copy_text(samples))
         await cur.execute(_MERGE)
         added = cur.rowcount
     return added

@@ -89,3 +89,15 @@ async def test_partitions_exist_ahead_and_old_data_lands_in_the_default_partitio
     rows = await cur.fetchall()
     assert rows[0] == ("telemetry.readings_default", 1.0)
     assert rows[1][0].startswith("telemetry.readings_p")
+
+
+@pytest.mark.asyncio
+async def test_copy_keeps_every_character_and_value_exact(aconn):
+    await _provision(aconn, "pump-001")
+    odd = {"tab\there": 1e-300, "back\\slash": -0.1, "new\nline": 12345678.123456789, "cr\rx": 3.0}
+    async with aconn.transaction():
+        assert await store.write_samples(aconn, [Sample("pump-001", T0 + timedelta(microseconds=1), odd)]) == 4
+    cur = await aconn.execute("select metric, value, ts, seq from telemetry.readings order by metric")
+    rows = await cur.fetchall()
+    assert {m: v for m, v, _, _ in rows} == odd
+    assert {(ts, seq) for _, _, ts, seq in rows} == {(T0 + timedelta(microseconds=1), None)}
