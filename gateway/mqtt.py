@@ -54,9 +54,31 @@ class Delivery:
     retain: bool
 
 
+def share_property_tables() -> None:
+    """Make paho build its MQTT v5 property tables once instead of for every packet.
+
+    paho's ``Properties.__init__`` rebuilds three lookup tables (names, types, which property goes with which
+    packet) for each PUBLISH it decodes: a third of the gateway's CPU at 5,000 messages/s (measured with py-spy).
+    The tables are constants, only ever read, so every instance can share one copy. Idempotent.
+    """
+    if getattr(Properties, "_tables_shared", False):
+        return
+    template = Properties(PacketTypes.PUBLISH)
+    shared = {"types": template.types, "names": template.names, "properties": template.properties}
+
+    def __init__(self: Properties, packetType: int) -> None:  # noqa: N803 - paho's parameter name
+        object.__setattr__(self, "packetType", packetType)
+        for name, table in shared.items():
+            object.__setattr__(self, name, table)
+
+    Properties.__init__ = __init__
+    Properties._tables_shared = True
+
+
 def persistent_client(address: BrokerAddress, *, client_id: str, mqtt5: bool) -> aiomqtt.Client:
     """A client whose session (subscriptions, unacknowledged messages) survives disconnects and restarts."""
     if mqtt5:
+        share_property_tables()
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
