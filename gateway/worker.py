@@ -8,6 +8,7 @@ workers can share one MQTT v5 shared subscription and any of them can die.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -97,6 +98,7 @@ class Gateway:
             log.info("gateway %s subscribed to %s on %s", cfg.client_id, self._scheme.subscription(cfg.shared_group),
                      cfg.broker)
             messages = client.messages
+            self.stats.queued = functools.partial(len, messages)
             stopping = asyncio.create_task(stop.wait())
             try:
                 while True:
@@ -107,11 +109,14 @@ class Gateway:
                         return
                     batch = [delivery(first.result())]
                     await self._fill(messages, batch)
+                    self.stats.in_flight = len(batch)
                     if not await self._handle_until_stored(batch, stop):
                         return  # stopping: unacknowledged, so the broker delivers the batch again
                     acknowledge(client, batch)
+                    self.stats.in_flight = 0
             finally:
                 stopping.cancel()
+                self.stats.connected, self.stats.queued, self.stats.in_flight = False, None, 0
 
     async def _handle_until_stored(self, batch: list[Delivery], stop: asyncio.Event) -> bool:
         """Retry while PostgreSQL is unreachable; the batch stays unacknowledged meanwhile."""
@@ -121,6 +126,7 @@ class Gateway:
                 await self.handle(batch)
                 return True
             except psycopg.OperationalError as exc:
+                self.stats.store_error = _reason(exc)
                 log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, len(batch), backoff)
                 try:
                     await asyncio.wait_for(stop.wait(), backoff)
@@ -167,6 +173,7 @@ class Gateway:
         stats.dead_letters += len(result.dead_letters)
         stats.batches += 1
         stats.last_batch_ms = (time.perf_counter() - started) * 1000
+        stats.store_error = None
         for letter in result.dead_letters:
             log.info("dead letter on %s: %s", letter.topic, letter.reason)
         if result.samples:
@@ -182,6 +189,7 @@ class Gateway:
                     await process_faults(result.faults)
                 except Exception:
                     log.exception("fault processor %r failed", process_faults)
+        stats.observe_batch(time.perf_counter() - started)
         return result
 
     async def _load_sites(self) -> dict[str, str]:
@@ -204,6 +212,12 @@ class Gateway:
                     log.info("devices gone silent: %s", ", ".join(stale))
             except Exception:
                 log.exception("staleness check failed")
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of an error, short enough for a health report."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:200]
 
 
 def _asset_of(topic: str) -> str:
