@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     topic_root: str = "fleet"
     gateway_client_id: str = "fleetcare-gateway"
     gateway_shared_group: str | None = None
+    gateway_metrics_port: int = Field(
+        default=9108, description="the gateway's /health and /metrics, on FLEETCARE_API_HOST; a free port if taken"
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, description="inbound e-mail to service requests; a free port if taken")
     survey_smtp_host: str | None = Field(default=None, description="SMTP server for survey e-mail; unset: none sent")

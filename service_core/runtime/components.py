@@ -9,15 +9,18 @@ import sys
 
 import uvicorn
 
+from gateway.metrics_http import serve_metrics
 from gateway.mqtt import BrokerAddress
 from gateway.worker import Gateway, GatewayConfig
 from service_core.app import create_app
 from service_core.db import create_pool
+from service_core.health import pool_metrics
 from service_core.intake.mail import mail_server
 from service_core.notifications.publisher import run_publisher
 from service_core.plans.job import run_plan_job
 from service_core.runtime.detection import DetectionStage
 from service_core.runtime.faults import FaultIntake
+from service_core.runtime.ports import free_port
 from service_core.runtime.up import ApiServer
 from service_core.settings import Settings
 from service_core.sla.job import run_sla_job
@@ -55,11 +58,19 @@ async def _gateway(settings: Settings) -> None:
                           mqtt5=True if settings.mqtt5 is None else settings.mqtt5),
             pool, processors=[detection], fault_processors=[FaultIntake(pool)],
         )
-        print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}", flush=True)
-        await asyncio.gather(
-            gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
-            run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
-        )
+        port = free_port(settings.gateway_metrics_port, settings.api_host)
+
+        def metrics() -> str:
+            return gateway.stats.prometheus() + pool_metrics(pool)
+
+        async with serve_metrics(settings.api_host, port, metrics=metrics, health=gateway.stats.health) as (host, port):
+            taken = "" if port == settings.gateway_metrics_port else f" ({settings.gateway_metrics_port} was taken)"
+            print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}; "
+                  f"metrics on http://{host}:{port}/metrics, health on /health{taken}", flush=True)
+            await asyncio.gather(
+                gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
+                run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
+            )
         await detection.checkpoint()
     finally:
         await pool.close()

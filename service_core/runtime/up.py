@@ -106,8 +106,8 @@ async def serve(
             pool, processors=[detection], fault_processors=[faults],
         )
         port = free_port(settings.api_port, settings.api_host)
-        api = ApiServer(uvicorn.Config(create_app(database_url=infra.database_url, pool=pool),
-                                       host=settings.api_host, port=port, log_level="warning"))
+        app = create_app(database_url=infra.database_url, pool=pool, metrics=[gateway.stats.prometheus])
+        api = ApiServer(uvicorn.Config(app, host=settings.api_host, port=port, log_level="warning"))
         mail = mail_server(infra.database_url, host=settings.smtp_host,
                            port=free_port(settings.smtp_port, settings.smtp_host))
         await asyncio.to_thread(mail.start)
@@ -191,6 +191,7 @@ def _banner(
         "fleetcare is up",
         f"  fleet health   {base}/",
         f"  API docs       {base}/docs" + ("" if port == settings.api_port else f"  ({settings.api_port} was taken)"),
+        f"  metrics        {base}/metrics  (the gateway's included; health: {base}/health)",
         f"  PostgreSQL     {infra.database_url}  ({infra.notes['database']}; schema {infra.notes['schema']})",
         f"  MQTT broker    {infra.mqtt_url}  ({infra.notes['broker']})",
         f"  devices        {settings.topic_root}/{{site}}/{{asset_id}}/telemetry",
