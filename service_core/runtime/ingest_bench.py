@@ -171,9 +171,11 @@ def broker() -> Iterator[tuple[str, list[psutil.Process], str]]:
     if shutil.which("mosquitto"):
         with tempfile.TemporaryDirectory() as tmp:
             conf = Path(tmp) / "mosquitto.conf"
-            # max_queued_messages: a subscriber that falls behind would otherwise lose QoS 1 messages past 1000
+            # max_queued_messages: a subscriber that falls behind would otherwise lose QoS 1 messages past 1000.
+            # max_inflight_messages stays at its default, so the gateway's MQTT v5 Receive Maximum (10,000) bounds
+            # what it holds unacknowledged: backpressure. Set to 0 (unlimited), the gateway's queue grew past it.
             conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000000\n"
-                            "max_inflight_messages 0\npersistence false\n")
+                            "persistence false\n")
             process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             try:
