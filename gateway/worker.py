@@ -49,6 +49,15 @@ class GatewayConfig:
     limits: Limits = field(default_factory=Limits)
 
 
+@dataclass(frozen=True, slots=True)
+class _Validated:
+    """A received batch, triaged, waiting to be stored."""
+
+    batch: list[Delivery]
+    result: Triage
+    started: float  # perf_counter when it was received
+
+
 class Gateway:
     """One worker. ``processors`` see the samples of each committed batch (e.g. the detector);
     ``fault_processors`` its device faults, a redelivered one included (they must be idempotent)."""
@@ -91,6 +100,10 @@ class Gateway:
             stale.cancel()
 
     async def _session(self, stop: asyncio.Event) -> None:
+        """Receive and validate batches while the one before is being stored: a pipeline of two stages joined
+        by a queue of one batch, so the database's round trips overlap the next batch's parsing. The queue's
+        bound is the backpressure: a slow database stops the receiver, which stops acknowledging, and the broker
+        stops sending at the session's Receive Maximum."""
         cfg = self.config
         async with persistent_client(cfg.broker, client_id=cfg.client_id, mqtt5=cfg.mqtt5) as client:
             await client.subscribe(self._scheme.subscription(cfg.shared_group), qos=1)
@@ -100,34 +113,68 @@ class Gateway:
             messages = client.messages
             self.stats.queued = functools.partial(len, messages)
             stopping = asyncio.create_task(stop.wait())
+            handed: asyncio.Queue[_Validated | None] = asyncio.Queue(maxsize=1)
+            storer = asyncio.create_task(self._store_in_order(client, handed, stop))
             try:
                 while True:
                     first = asyncio.ensure_future(anext(messages))
-                    done, _ = await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait({first, stopping, storer}, return_when=asyncio.FIRST_COMPLETED)
                     if first not in done:
                         first.cancel()
-                        return
+                        break
+                    started = time.perf_counter()
                     batch = [delivery(first.result())]
                     await self._fill(messages, batch)
-                    self.stats.in_flight = len(batch)
-                    if not await self._handle_until_stored(batch, stop):
-                        return  # stopping: unacknowledged, so the broker delivers the batch again
-                    acknowledge(client, batch)
-                    self.stats.in_flight = 0
+                    self.stats.in_flight += len(batch)
+                    triaged: list[Triage] = []  # the registry of sites it checks against is read from PostgreSQL
+
+                    async def validate(batch: list[Delivery] = batch, out: list[Triage] = triaged) -> None:
+                        out.append(await self._triage(batch))
+
+                    if not await self._until_stored(validate, len(batch), stop):
+                        break
+                    put = asyncio.ensure_future(handed.put(_Validated(batch, triaged[0], started)))
+                    done, _ = await asyncio.wait({put, storer}, return_when=asyncio.FIRST_COMPLETED)
+                    if put not in done:
+                        put.cancel()
+                        break
+                # stopping, or the storer gave up: it finishes what it holds (unacknowledged if it cannot)
+                if not storer.done():
+                    closing = asyncio.ensure_future(handed.put(None))
+                    await asyncio.wait({closing, storer}, return_when=asyncio.FIRST_COMPLETED)
+                    closing.cancel()
+                await storer
+            except BaseException:
+                storer.cancel()  # its batch is not acknowledged: the broker delivers it again
+                raise
             finally:
                 stopping.cancel()
                 self.stats.connected, self.stats.queued, self.stats.in_flight = False, None, 0
 
-    async def _handle_until_stored(self, batch: list[Delivery], stop: asyncio.Event) -> bool:
-        """Retry while PostgreSQL is unreachable; the batch stays unacknowledged meanwhile."""
+    async def _store_in_order(self, client: aiomqtt.Client, handed: asyncio.Queue, stop: asyncio.Event) -> None:
+        """Store each validated batch, acknowledge it once committed, then pass its samples on."""
+        while (item := await handed.get()) is not None:
+
+            async def store(item: _Validated = item) -> None:
+                await self._store(item.batch, item.result, item.started)
+
+            if not await self._until_stored(store, len(item.batch), stop):
+                return  # stopping: unacknowledged, so the broker delivers the batch again
+            acknowledge(client, item.batch)
+            self.stats.in_flight -= len(item.batch)
+            await self._pass_on(item.result, item.started)
+
+    async def _until_stored(self, attempt: Callable[[], Awaitable[None]], size: int, stop: asyncio.Event) -> bool:
+        """Retry ``attempt`` while PostgreSQL is unreachable; the batch stays unacknowledged meanwhile. False when
+        stopping first."""
         backoff = 0.5
         while True:
             try:
-                await self.handle(batch)
+                await attempt()
                 return True
             except psycopg.OperationalError as exc:
                 self.stats.store_error = _reason(exc)
-                log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, len(batch), backoff)
+                log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, size, backoff)
                 try:
                     await asyncio.wait_for(stop.wait(), backoff)
                     return False
@@ -153,9 +200,18 @@ class Gateway:
     async def handle(self, batch: Sequence[Delivery]) -> Triage:
         """Validate and store one batch in one transaction, then pass its samples on."""
         started = time.perf_counter()
-        now = datetime.now(UTC)
+        result = await self._triage(batch)
+        await self._store(batch, result, started)
+        await self._pass_on(result, started)
+        return result
+
+    async def _triage(self, batch: Sequence[Delivery]) -> Triage:
         await self._registry.prepare({_asset_of(d.topic) for d in batch})
-        result = triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=now, limits=self.config.limits)
+        return triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=datetime.now(UTC),
+                      limits=self.config.limits)
+
+    async def _store(self, batch: Sequence[Delivery], result: Triage, started: float) -> None:
+        """Everything the batch holds, in one transaction."""
         async with self._pool.connection() as conn, conn.transaction():
             rows = await telemetry_store.write_samples(conn, result.samples) if result.samples else 0
             await telemetry_store.write_faults(conn, result.faults)
@@ -176,6 +232,9 @@ class Gateway:
         stats.store_error = None
         for letter in result.dead_letters:
             log.info("dead letter on %s: %s", letter.topic, letter.reason)
+
+    async def _pass_on(self, result: Triage, started: float) -> None:
+        """The committed batch's samples to the processors (the detector), its faults to theirs."""
         if result.samples:
             for process in self._processors:
                 try:
@@ -189,8 +248,7 @@ class Gateway:
                     await process_faults(result.faults)
                 except Exception:
                     log.exception("fault processor %r failed", process_faults)
-        stats.observe_batch(time.perf_counter() - started)
-        return result
+        self.stats.observe_batch(time.perf_counter() - started)
 
     async def _load_sites(self) -> dict[str, str]:
         async with self._pool.connection() as conn:
