@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from service_core.runtime import ingest_bench
 from service_core.runtime.ingest_bench import (
     IngestConfig,
     IngestFigures,
@@ -57,3 +60,15 @@ def test_the_report_shows_targets_figures_and_the_ceiling_ratio():
     assert "committed: 4,000 messages/s (20,000 data points/s) sustained over 50 s" in text
     assert "p99 240 ms" in text and "lost 0, duplicated 0" in text and "gateway / ceiling 0.80" in text
     assert "gateway           45.0        0.90           200" in text
+
+
+@pytest.mark.asyncio
+async def test_a_small_run_with_every_component_loses_nothing(pg_server_url: str):
+    config = IngestConfig(devices=4, rate_hz=5, duration_s=4, warm_up_s=1, publishers=1)
+    figures = await ingest_bench.run(pg_server_url, config, progress=lambda line: None)
+    assert figures.published == figures.acknowledged == 4 * 20
+    assert figures.lost == 0 and figures.duplicated == 0
+    assert figures.committed_per_s > 0 and 0 < figures.latency_ms[0] <= figures.latency_ms[2] < 10_000
+    assert figures.ceiling_per_s > 0
+    assert set(figures.usage) == {"gateway", "publishers", "broker", "postgresql"}
+    assert figures.usage["gateway"].cpu_s > 0 and figures.usage["gateway"].peak_rss > 0
