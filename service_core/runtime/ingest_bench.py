@@ -5,12 +5,12 @@ Everything runs on this machine, each component in a process of its own so its C
 - a Mosquitto broker of the bench's own on a free port (``max_queued_messages`` raised: its default of 1000
   silently drops QoS 1 messages queued for a subscriber that falls behind), or the embedded amqtt broker when
   there is no Mosquitto;
-- publisher processes (``python -m service_core.runtime.ingest_bench publish``): simulated EM-75 motors, five
+- publisher processes (``python -m service_core.runtime.ingest_load publish``): simulated EM-75 motors, five
   metrics a sample, each device on its own topic at ``rate`` samples a second, paced on a schedule; a sample's
   ``ts`` is its scheduled instant and its ``seq`` counts from 0;
 - the gateway with the detector (``fleetcare gateway``) against a database of the bench's own on the PostgreSQL
   server given (created, migrated and dropped);
-- first, for the ceiling, a bare paho subscriber (``... subscribe``) that only parses and counts: the same
+- first, for the ceiling, a bare paho subscriber (``... ingest_load subscribe``) that only parses and counts: the same
   publishers queue the run's messages for its persistent session on the same broker, then it drains them.
 
 Commit times come from ``telemetry.devices.last_seq``, which the gateway updates in the transaction that stores
@@ -21,7 +21,6 @@ adds to it. Loss and duplication are counted from the stored sequence numbers of
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
@@ -211,7 +210,7 @@ def asset_ids(devices: int) -> list[str]:
 
 
 def _start(role: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "service_core.runtime.ingest_bench", role, *args],
+    return subprocess.Popen([sys.executable, "-m", "service_core.runtime.ingest_load", role, *args],
                             stdout=subprocess.PIPE, text=True)
 
 
@@ -411,113 +410,3 @@ async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ce
         latency_ms=ms, lost=lost, duplicated=duplicated, publisher_lag_ms=lag * 1000,
         window_s=config.duration_s - config.warm_up_s, usage=sampler.usage, ceiling_per_s=ceiling, drained_s=drained,
     )
-
-
-# --- roles run as processes of their own -----------------------------------------------------------------------
-
-
-def _publish(url: str, assets: str, rate_hz: str, duration_s: str, qos: str, batch: str, start: str,
-             pacing: str) -> None:
-    """Publish each asset's samples on schedule (``paced``: a message when its last sample is taken, as a device
-    sends what it has collected) or as fast as possible (``flat-out``); print {"per_asset", "acked", "lag_s"}."""
-    import paho.mqtt.client as mqtt
-
-    from gateway.mqtt import BrokerAddress
-    from simulators.device import timestamp
-    from simulators.equipment import generate
-
-    address = BrokerAddress.parse(url)
-    ids = assets.split(",")
-    rate, duration, q, per_message, t0 = float(rate_hz), float(duration_s), int(qos), int(batch), float(start)
-    # a minute of a motor's readings, replayed: the values are real, generating them live would cost the CPU
-    # the gateway is measured on
-    cycle = [metrics for _, metrics in generate(MODEL, seconds=60, rate_hz=rate, seed=1)]
-    acked = 0
-
-    def on_publish(client, userdata, mid, reason_code, properties):
-        nonlocal acked
-        acked += 1
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(10_000)
-    client.max_queued_messages_set(0)
-    client.on_publish = on_publish
-    client.connect(address.host, address.port)
-    client.loop_start()
-    topics = [f"{ROOT}/{SITE}/{a}/telemetry" for a in ids]
-    messages = int(duration * rate / per_message)
-    sent = [0] * len(ids)
-    lag = 0.0
-    for k in range(messages):
-        due = t0 + (k * per_message + per_message - 1) / rate
-        wait = due - time.time()
-        if pacing == "flat-out":
-            pass
-        elif wait > 0:
-            time.sleep(wait)
-        else:
-            lag = max(lag, -wait)
-        for i, topic in enumerate(topics):
-            samples = [{"ts": timestamp(t0 + (k * per_message + j) / rate), "seq": k * per_message + j,
-                        "metrics": cycle[(k * per_message + j + i) % len(cycle)]} for j in range(per_message)]
-            body = json.dumps(samples[0] if per_message == 1 else samples)
-            client.publish(topic, body, qos=q)
-            sent[i] += 1
-    deadline = time.time() + 120
-    while acked < sum(sent) and q > 0 and time.time() < deadline:
-        time.sleep(0.05)
-    client.loop_stop()
-    client.disconnect()
-    print(json.dumps({"per_asset": dict(zip(ids, sent, strict=True)), "acked": acked, "lag_s": lag}), flush=True)
-
-
-def _subscribe(url: str, qos: str, client_id: str, mode: str, total: str = "0") -> None:
-    """``register``: subscribe with a persistent session and leave. ``count``: come back to that session, parse and
-    count ``total`` telemetry messages (or stop after 10 s without one), then print {"count", "marks"}: when the
-    messages 10 % and 90 % of the way arrived."""
-    import paho.mqtt.client as mqtt
-
-    from gateway.mqtt import BrokerAddress
-
-    address = BrokerAddress.parse(url)
-    expected = int(total)
-    first, last = max(1, math.ceil(0.1 * expected)), max(1, math.floor(0.9 * expected))
-    count = 0
-    marks: list[tuple[int, float]] = []
-    heard = time.time()
-
-    def on_message(client, userdata, message):
-        nonlocal count, heard
-        json.loads(message.payload)
-        count += 1
-        heard = time.time()
-        if count in (first, last):
-            marks.append((count, heard))
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-    client.on_message = on_message
-    client.connect(address.host, address.port)
-    if mode == "register":
-        client.subscribe(f"{ROOT}/+/+/telemetry", qos=int(qos))
-        client.loop(1.0)
-        client.loop(0.5)
-        client.disconnect()
-        return
-    client.loop_start()
-    while count < expected and time.time() - heard < 10:
-        time.sleep(0.05)
-    client.loop_stop()
-    client.disconnect()
-    print(json.dumps({"count": count, "marks": marks}), flush=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m service_core.runtime.ingest_bench")
-    parser.add_argument("role", choices=["publish", "subscribe"])
-    parser.add_argument("args", nargs="*")
-    args = parser.parse_args(argv)
-    (_publish if args.role == "publish" else _subscribe)(*args.args)
-
-
-if __name__ == "__main__":
-    main()
