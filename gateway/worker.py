@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import aiomqtt
 import psycopg
@@ -47,6 +48,10 @@ class GatewayConfig:
     stale_check_s: float = 5.0
     missed_intervals: float = 5.0
     limits: Limits = field(default_factory=Limits)
+
+
+T = TypeVar("T")
+_STOPPED = object()  # what a retried step returns when the worker stops before it could be done
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +131,11 @@ class Gateway:
                     batch = [delivery(first.result())]
                     await self._fill(messages, batch)
                     self.stats.in_flight += len(batch)
-                    triaged: list[Triage] = []  # the registry of sites it checks against is read from PostgreSQL
-
-                    async def validate(batch: list[Delivery] = batch, out: list[Triage] = triaged) -> None:
-                        out.append(await self._triage(batch))
-
-                    if not await self._until_stored(validate, len(batch), stop):
+                    # validation reads the registry of sites from PostgreSQL, so it waits out an outage too
+                    result = await self._until_stored(functools.partial(self._triage, batch), len(batch), stop)
+                    if result is _STOPPED:
                         break
-                    put = asyncio.ensure_future(handed.put(_Validated(batch, triaged[0], started)))
+                    put = asyncio.ensure_future(handed.put(_Validated(batch, result, started)))
                     done, _ = await asyncio.wait({put, storer}, return_when=asyncio.FIRST_COMPLETED)
                     if put not in done:
                         put.cancel()
@@ -154,30 +156,26 @@ class Gateway:
     async def _store_in_order(self, client: aiomqtt.Client, handed: asyncio.Queue, stop: asyncio.Event) -> None:
         """Store each validated batch, acknowledge it once committed, then pass its samples on."""
         while (item := await handed.get()) is not None:
-
-            async def store(item: _Validated = item) -> None:
-                await self._store(item.batch, item.result, item.started)
-
-            if not await self._until_stored(store, len(item.batch), stop):
+            store = functools.partial(self._store, item.batch, item.result, item.started)
+            if await self._until_stored(store, len(item.batch), stop) is _STOPPED:
                 return  # stopping: unacknowledged, so the broker delivers the batch again
             acknowledge(client, item.batch)
             self.stats.in_flight -= len(item.batch)
             await self._pass_on(item.result, item.started)
 
-    async def _until_stored(self, attempt: Callable[[], Awaitable[None]], size: int, stop: asyncio.Event) -> bool:
-        """Retry ``attempt`` while PostgreSQL is unreachable; the batch stays unacknowledged meanwhile. False when
-        stopping first."""
+    async def _until_stored(self, attempt: Callable[[], Awaitable[T]], size: int, stop: asyncio.Event) -> T | object:
+        """``attempt``'s result, retried while PostgreSQL is unreachable (the batch stays unacknowledged meanwhile);
+        ``_STOPPED`` when stopping first."""
         backoff = 0.5
         while True:
             try:
-                await attempt()
-                return True
+                return await attempt()
             except psycopg.OperationalError as exc:
                 self.stats.store_error = _reason(exc)
                 log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, size, backoff)
                 try:
                     await asyncio.wait_for(stop.wait(), backoff)
-                    return False
+                    return _STOPPED
                 except TimeoutError:
                     backoff = min(backoff * 2, 10.0)
 

@@ -338,6 +338,12 @@ async def run(database_url: str, config: IngestConfig, *, progress=print) -> Ing
             return await _gateway_run(db_url, mqtt_url, config, broker_processes, described, ceiling, progress)
 
 
+async def _committed(conn) -> tuple[float, dict[str, int]]:
+    """(now, each device's newest committed sequence number)."""
+    cur = await conn.execute("select asset_id, last_seq from telemetry.devices where last_seq is not null")
+    return time.time(), dict(await cur.fetchall())
+
+
 async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ceiling, progress) -> IngestFigures:
     import psycopg
 
@@ -368,8 +374,7 @@ async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ce
                 if now - sampled >= 0.5:
                     sampler.sample()
                     sampled = now
-                cur = await conn.execute("select asset_id, last_seq from telemetry.devices where last_seq is not null")
-                polls.append((time.time(), dict(await cur.fetchall())))
+                polls.append(await _committed(conn))
                 if now >= start + config.duration_s:
                     break
                 await asyncio.sleep(POLL_S)
@@ -379,10 +384,8 @@ async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ce
             expected = sum(n * config.batch for n in per_asset.values())
             deadline = time.time() + 120
             while time.time() < deadline:
-                cur = await conn.execute("select asset_id, last_seq from telemetry.devices where last_seq is not null")
-                seen = dict(await cur.fetchall())
-                polls.append((time.time(), seen))
-                if sum(v + 1 for v in seen.values()) >= expected:
+                polls.append(await _committed(conn))
+                if sum(v + 1 for v in polls[-1][1].values()) >= expected:
                     break
                 await asyncio.sleep(POLL_S)
             drained = polls[-1][0] - stopped

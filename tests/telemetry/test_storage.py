@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -60,14 +61,21 @@ async def write(aconn, samples: list[Sample]) -> int:
         return await store.write_samples(aconn, samples)
 
 
-async def refresh(aconn, upto: datetime) -> None:
-    """Refresh on the test's connection, out of any transaction (TimescaleDB's refresh cannot run in one)."""
+@asynccontextmanager
+async def outside_transaction(aconn):
+    """The test's connection in autocommit for a while: TimescaleDB's refresh and jobs cannot run in a transaction
+    (and the harness serves one transaction at a time, so a second connection would wait for this one)."""
     await aconn.commit()
     await aconn.set_autocommit(True)
     try:
-        await storage.refresh_rollups(aconn, upto=upto)
+        yield aconn
     finally:
         await aconn.set_autocommit(False)
+
+
+async def refresh(aconn, upto: datetime) -> None:
+    async with outside_transaction(aconn):
+        await storage.refresh_rollups(aconn, upto=upto)
 
 
 async def provision(aconn) -> None:
@@ -261,16 +269,12 @@ async def _refresh_elsewhere(db_url: str, upto: datetime) -> None:
 
 async def _run_job(aconn, proc: str, schema: str, table: str) -> None:
     """Run a TimescaleDB policy now, as its scheduler would (the harness runs no background workers)."""
-    await aconn.commit()
-    await aconn.set_autocommit(True)
-    try:
+    async with outside_transaction(aconn):
         cur = await aconn.execute(
             "select job_id from timescaledb_information.jobs where proc_name = %(p)s and hypertable_schema = %(s)s "
             "and hypertable_name = %(t)s", {"p": proc, "s": schema, "t": table})
         (job,) = await cur.fetchone()
         await aconn.execute("call run_job(%(j)s)", {"j": job})
-    finally:
-        await aconn.set_autocommit(False)
 
 
 @pytest.mark.asyncio
