@@ -1,10 +1,10 @@
-"""All SQL the gateway owns: the dead-letter table."""
+"""All SQL the gateway owns: the dead-letter table, and how long it is kept."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
@@ -52,3 +52,29 @@ async def get_dead_letters(conn: AsyncConnection, *, limit: int = 100) -> list[D
     async with conn.cursor(row_factory=class_row(DeadLetterRow)) as cur:
         await cur.execute("select * from gateway.dead_letters order by id desc limit %(limit)s", {"limit": limit})
         return await cur.fetchall()
+
+
+async def prune_dead_letters(
+    conn: AsyncConnection, *, keep_rows: int, keep_for: timedelta | None, now: datetime
+) -> int:
+    """Delete the dead letters beyond the newest ``keep_rows`` and those received before ``now - keep_for``
+    (``None``: kept whatever their age); returns how many were deleted."""
+    if keep_rows < 0:
+        raise ValueError(f"keep_rows must be 0 or more, got {keep_rows!r}")
+    if keep_for is not None and keep_for <= timedelta(0):
+        raise ValueError(f"keep_for must be a positive duration or None, got {keep_for!r}")
+    async with conn.cursor() as cur:
+        # ids are given in arrival order, so the newest rows are the highest ids: the cut is read off the end of
+        # the primary key's index
+        await cur.execute(
+            """
+            with cut as (
+                select id from gateway.dead_letters order by id desc offset %(keep_rows)s limit 1
+            )
+            delete from gateway.dead_letters
+             where id <= (select id from cut)
+                or received_at < %(received_before)s::timestamptz
+            """,
+            {"keep_rows": keep_rows, "received_before": None if keep_for is None else now - keep_for},
+        )
+        return cur.rowcount
