@@ -347,7 +347,9 @@ async def _committed(conn) -> tuple[float, dict[str, int]]:
 async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ceiling, progress) -> IngestFigures:
     import psycopg
 
+    spool = tempfile.TemporaryDirectory(prefix="fleetcare-bench-")
     env = {**os.environ, "FLEETCARE_DATABASE_URL": db_url, "FLEETCARE_MQTT_URL": mqtt_url,
+           "FLEETCARE_DATA_DIR": spool.name,
            "FLEETCARE_MQTT5": "1" if "Mosquitto" in described else "0", "FLEETCARE_TOPIC_ROOT": ROOT,
            "FLEETCARE_GATEWAY_CLIENT_ID": f"bench-{uuid.uuid4().hex[:8]}"}
     gateway = subprocess.Popen([sys.executable, "-m", "service_core.cli", "gateway"], env=env,
@@ -402,6 +404,7 @@ async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ce
             gateway.wait()
         if gateway.stdout:
             gateway.stdout.close()
+        spool.cleanup()
     lost = sum(max(0, n * config.batch - stored.get(a, (0, 0))[1]) for a, n in per_asset.items())
     duplicated = sum(n - distinct for n, distinct in stored.values())
     window = [p for p in polls if start + config.warm_up_s <= p[0] <= start + config.duration_s]

@@ -39,7 +39,10 @@ def _publish(url: str, assets: str, rate_hz: str, duration_s: str, qos: str, bat
         acked += 1
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(10_000)
+    # paho walks its whole in-flight window on every PUBACK (Client._update_inflight), so a window of thousands
+    # turns a moment's delay into a publisher spinning at a full core; a device's window is small (paho's default
+    # is 20), and 100 lets one process publish for 250 devices
+    client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     client.on_publish = on_publish
     client.connect(address.host, address.port)
