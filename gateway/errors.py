@@ -1,5 +1,9 @@
 """The gateway's named errors."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class GatewayError(Exception):
     """Root of every error the gateway raises on purpose."""
@@ -15,3 +19,11 @@ class PayloadRejected(GatewayError):
 
 class TopicRejected(PayloadRejected):
     """The topic does not follow the documented scheme."""
+
+
+class SpoolCorrupt(GatewayError):
+    """A spooled batch's file cannot be read back; it is set aside (``.corrupt``), not deleted."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"spooled batch {path} cannot be read: {reason}")
+        self.path = path

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway import prometheus
+from gateway.spool import Spool
 
 # Store-and-process time of one batch, in seconds: a healthy batch takes a few milliseconds to a few tenths.
 BATCH_SECONDS_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -23,7 +24,6 @@ class IngestStats:
     rows_written: int = 0
     dead_letters: int = 0
     batches: int = 0
-    last_batch_ms: float = 0.0  # storing the last batch (its processors not included)
     connected: bool = False
     reconnects: int = 0
     store_error: str | None = None  # why storing the current batch failed; None once a batch is stored
@@ -32,6 +32,9 @@ class IngestStats:
     last_batch_seconds: float = 0.0  # storing and processing the last batch
     batch_seconds_counts: list[int] = field(default_factory=lambda: [0] * (len(BATCH_SECONDS_BOUNDS) + 1))
     batch_seconds_sum: float = 0.0
+    spooled: int = 0  # messages written to the spool while the database was away
+    replayed: int = 0  # messages stored from the spool
+    spool: Spool | None = None
 
     @property
     def buffer_depth(self) -> int:
@@ -68,6 +71,13 @@ class IngestStats:
               self.reconnects),
             g("fleetcare_gateway_connected", "1 while subscribed to the broker.", self.connected),
             g("fleetcare_gateway_buffer_depth", "Messages received and not yet acknowledged.", self.buffer_depth),
+            c("fleetcare_gateway_spooled_total", "Messages written to the disk spool while the database was away.",
+              self.spooled),
+            c("fleetcare_gateway_replayed_total", "Messages stored from the disk spool.", self.replayed),
+            g("fleetcare_gateway_spool_batches", "Batches waiting in the disk spool.",
+              len(self.spool) if self.spool else 0),
+            g("fleetcare_gateway_spool_bytes", "Bytes waiting in the disk spool.",
+              self.spool.bytes if self.spool else 0),
             g("fleetcare_gateway_last_batch_seconds", "Store-and-process time of the last batch.",
               self.last_batch_seconds),
             prometheus.histogram(

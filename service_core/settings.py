@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     gateway_metrics_port: int = Field(
         default=9108, description="the gateway's /health and /metrics, on FLEETCARE_API_HOST; a free port if taken"
     )
+    gateway_spool_mb: float = Field(
+        default=512.0, ge=0, description="disk the gateway may fill with batches while PostgreSQL is away, under "
+        "FLEETCARE_DATA_DIR/spool; 0: no spool (the broker holds them)",
+    )
+    detector_processes: int = Field(
+        default=1, ge=0, description="`fleetcare gateway`'s detector processes, each owning a share of the assets; "
+        "0: the detector runs in the gateway's own process",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, description="inbound e-mail to service requests; a free port if taken")
     survey_smtp_host: str | None = Field(default=None, description="SMTP server for survey e-mail; unset: none sent")
@@ -50,6 +58,12 @@ class Settings(BaseSettings):
     telemetry_raw_retention_days: float = Field(default=90.0, ge=0, description="raw readings kept; 0: for ever")
     telemetry_minute_rollup_retention_days: float = Field(default=365.0, ge=0, description="1-minute rollups kept")
     telemetry_hour_rollup_retention_days: float = Field(default=0.0, ge=0, description="1-hour rollups kept")
+
+    def gateway_spool(self, client_id: str) -> dict:
+        """The gateway worker's spool settings (``GatewayConfig``'s ``spool_dir`` and ``spool_max_bytes``)."""
+        if not self.gateway_spool_mb:
+            return {"spool_dir": None}
+        return {"spool_dir": self.data_dir / "spool" / client_id, "spool_max_bytes": int(self.gateway_spool_mb * 2**20)}
 
     def storage_policy(self) -> StoragePolicy:
         """How readings are kept (``telemetry.storage``); a retention of 0 days keeps for ever."""

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import AsyncIterator
 
 import uvicorn
+from psycopg_pool import AsyncConnectionPool
 
 from gateway.metrics_http import serve_metrics
 from gateway.mqtt import BrokerAddress
-from gateway.worker import Gateway, GatewayConfig
+from gateway.worker import Gateway, GatewayConfig, SampleProcessor
 from service_core.app import create_app
 from service_core.db import create_pool
 from service_core.health import pool_metrics
@@ -19,6 +21,7 @@ from service_core.intake.mail import mail_server
 from service_core.notifications.publisher import run_publisher
 from service_core.plans.job import run_plan_job
 from service_core.runtime.detection import DetectionStage
+from service_core.runtime.detector_processes import DetectorProcesses
 from service_core.runtime.faults import FaultIntake
 from service_core.runtime.ports import free_port
 from service_core.runtime.up import ApiServer
@@ -51,29 +54,52 @@ async def _gateway(settings: Settings) -> None:
     pool = create_pool(settings.database_url, min_size=2, max_size=8, name="gateway")
     await pool.open(wait=True)
     try:
-        detection = DetectionStage(pool)
-        gateway = Gateway(
-            GatewayConfig(broker=broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
-                          shared_group=settings.gateway_shared_group,
-                          mqtt5=True if settings.mqtt5 is None else settings.mqtt5),
-            pool, processors=[detection], fault_processors=[FaultIntake(pool)],
-        )
-        port = free_port(settings.gateway_metrics_port, settings.api_host)
-
-        def metrics() -> str:
-            return gateway.stats.prometheus() + pool_metrics(pool)
-
-        async with serve_metrics(settings.api_host, port, metrics=metrics, health=gateway.stats.health) as (host, port):
-            taken = "" if port == settings.gateway_metrics_port else f" ({settings.gateway_metrics_port} was taken)"
-            print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}; "
-                  f"metrics on http://{host}:{port}/metrics, health on /health{taken}", flush=True)
-            await asyncio.gather(
-                gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
-                run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
-            )
-        await detection.checkpoint()
+        async with _detector(settings, pool) as detection:
+            await _serve_gateway(settings, pool, broker, detection, stop)
     finally:
         await pool.close()
+
+
+async def _serve_gateway(
+    settings: Settings, pool: AsyncConnectionPool, broker: BrokerAddress, detection: SampleProcessor,
+    stop: asyncio.Event,
+) -> None:
+    gateway = Gateway(
+        GatewayConfig(broker=broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
+                      shared_group=settings.gateway_shared_group,
+                      mqtt5=True if settings.mqtt5 is None else settings.mqtt5,
+                      **settings.gateway_spool(settings.gateway_client_id)),
+        pool, processors=[detection], fault_processors=[FaultIntake(pool)],
+    )
+    port = free_port(settings.gateway_metrics_port, settings.api_host)
+
+    def metrics() -> str:
+        return gateway.stats.prometheus() + pool_metrics(pool)
+
+    async with serve_metrics(settings.api_host, port, metrics=metrics, health=gateway.stats.health) as (host, port):
+        taken = "" if port == settings.gateway_metrics_port else f" ({settings.gateway_metrics_port} was taken)"
+        print(f"gateway {settings.gateway_client_id} consuming {settings.topic_root}/# from {broker}; "
+              f"metrics on http://{host}:{port}/metrics, health on /health{taken}", flush=True)
+        await asyncio.gather(
+            gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
+            run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
+        )
+
+
+@contextlib.asynccontextmanager
+async def _detector(settings: Settings, pool: AsyncConnectionPool) -> AsyncIterator[SampleProcessor]:
+    """The detector: in processes of its own (checkpointed as they stop), or in this one."""
+    if not settings.detector_processes:
+        stage = DetectionStage(pool)
+        yield stage
+        await stage.checkpoint()
+        return
+    processes = DetectorProcesses(settings.database_url, settings.detector_processes)
+    await processes.start()
+    try:
+        yield processes
+    finally:
+        await processes.stop()
 
 
 def run_api(settings: Settings) -> int:

@@ -102,7 +102,8 @@ async def serve(
         faults = FaultIntake(pool, on_request=lambda i: console.event(describe_request(i.request)))
         gateway = Gateway(
             GatewayConfig(broker=infra.broker, client_id=settings.gateway_client_id, topic_root=settings.topic_root,
-                          shared_group=settings.gateway_shared_group, mqtt5=infra.mqtt5),
+                          shared_group=settings.gateway_shared_group, mqtt5=infra.mqtt5,
+                          **settings.gateway_spool(settings.gateway_client_id)),
             pool, processors=[detection], fault_processors=[faults],
         )
         port = free_port(settings.api_port, settings.api_host)
