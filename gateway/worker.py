@@ -247,7 +247,8 @@ class Gateway:
             return None
         if item.result is not None:
             try:
-                return dataclasses.replace(item, rows=await self._store(item.result))
+                result, rows = await self._store(item.batch, item.result, item.received_at)
+                return dataclasses.replace(item, result=result, rows=rows)
             except psycopg.OperationalError as exc:
                 self._database_away(exc, len(item.batch))
                 if spool is not None and await self._spooled(item):
@@ -271,7 +272,8 @@ class Gateway:
 
     async def _triage_and_store(self, item: _Received) -> _Received:
         result = item.result or await self._triage(item.batch, now=item.received_at)
-        return dataclasses.replace(item, result=result, rows=await self._store(result))
+        result, rows = await self._store(item.batch, result, item.received_at)
+        return dataclasses.replace(item, result=result, rows=rows)
 
     async def _pass_on_in_order(self, committed: asyncio.Queue) -> None:
         while (item := await committed.get()) is not None:
@@ -292,7 +294,7 @@ class Gateway:
             started = time.perf_counter()
             try:
                 result = await self._triage(spooled.deliveries, now=spooled.received_at)
-                rows = await self._store(result)
+                result, rows = await self._store(spooled.deliveries, result, spooled.received_at)
                 await self._mark_devices(result)
             except psycopg.OperationalError as exc:
                 self._database_away(exc, len(spooled.deliveries))
@@ -338,7 +340,7 @@ class Gateway:
         """Validate and store one batch, then pass its samples on."""
         started = time.perf_counter()
         result = await self._triage(batch)
-        rows = await self._store(result)
+        result, rows = await self._store(batch, result, datetime.now(UTC))
         await self._mark_devices(result)
         await self._pass_on(len(batch), result, rows, started)
         return result
@@ -348,7 +350,36 @@ class Gateway:
         return triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=now or datetime.now(UTC),
                       limits=self.config.limits)
 
-    async def _store(self, result: Triage) -> int:
+    async def _store(self, batch: Sequence[Delivery], result: Triage, received_at: datetime) -> tuple[Triage, int]:
+        """Write the batch in one transaction; if the database refuses it (a constraint, a value out of its range:
+        not the database being away), write its messages one by one and dead-letter those it refuses, with its
+        reason, so that one such message neither stops the worker nor comes back for ever. What was stored (and
+        dead-lettered), and the readings written."""
+        try:
+            return result, await self._write(result)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            log.warning("the database refused a batch of %d (%s); storing its messages one by one", len(batch),
+                        _reason(exc))
+        stored, rows = Triage(), 0
+        for delivery in batch:
+            one = await self._triage([delivery], now=received_at)
+            try:
+                rows += await self._write(one)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                one = Triage(dead_letters=[dead_letter_store.DeadLetter(delivery.topic, delivery.payload,
+                                                      f"refused by the database: {_reason(exc)}", received_at)])
+                await self._write(one)
+            stored.samples += one.samples
+            stored.statuses += one.statuses
+            stored.faults += one.faults
+            stored.dead_letters += one.dead_letters
+        return stored, rows
+
+    async def _write(self, result: Triage) -> int:
         """What the batch holds, in one transaction: readings, faults and dead letters. Batches are stored this
         way several at a time; what they say about the devices follows, in order (:meth:`_mark_devices`)."""
         async with self._pool.connection(timeout=self.config.connect_timeout_s) as conn, conn.transaction():
