@@ -37,6 +37,8 @@ class Settings(BaseSettings):
         default=512.0, ge=0, description="disk the gateway may fill with batches while PostgreSQL is away, under "
         "FLEETCARE_DATA_DIR/spool; 0: no spool (the broker holds them)",
     )
+    dead_letter_keep_rows: int = Field(default=1_000_000, ge=0, description="newest dead letters kept")
+    dead_letter_keep_days: float = Field(default=30.0, ge=0, description="dead letters kept this long; 0: any age")
     detector_processes: int = Field(
         default=1, ge=0, description="`fleetcare gateway`'s detector processes, each owning a share of the assets; "
         "0: the detector runs in the gateway's own process",
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
         if not self.gateway_spool_mb:
             return {"spool_dir": None}
         return {"spool_dir": self.data_dir / "spool" / client_id, "spool_max_bytes": int(self.gateway_spool_mb * 2**20)}
+
+    def dead_letter_retention(self) -> dict:
+        """``gateway.housekeeping.run_dead_letter_job``'s ``keep_rows`` and ``keep_for``."""
+        keep_for = timedelta(days=self.dead_letter_keep_days) if self.dead_letter_keep_days else None
+        return {"keep_rows": self.dead_letter_keep_rows, "keep_for": keep_for}
 
     def storage_policy(self) -> StoragePolicy:
         """How readings are kept (``telemetry.storage``); a retention of 0 days keeps for ever."""

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.housekeeping import run_dead_letter_job
 from gateway.metrics_http import serve_metrics
 from gateway.mqtt import BrokerAddress
 from gateway.worker import Gateway, GatewayConfig, SampleProcessor
@@ -83,6 +84,7 @@ async def _serve_gateway(
         await asyncio.gather(
             gateway.run(stop), run_publisher(pool, broker=broker, stop=stop), run_sla_job(pool, stop=stop),
             run_plan_job(pool, stop=stop), run_storage_job(pool, settings.storage_policy(), stop=stop),
+            run_dead_letter_job(pool, stop=stop, **settings.dead_letter_retention()),
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from gateway.housekeeping import run_dead_letter_job
 from gateway.mqtt import BrokerAddress
 from gateway.worker import Gateway, GatewayConfig
 from service_core.app import create_app
@@ -123,6 +124,8 @@ async def serve(
             asyncio.create_task(run_sla_job(pool, stop=stop), name="sla"),
             asyncio.create_task(run_plan_job(pool, stop=stop), name="plans"),
             asyncio.create_task(run_storage_job(pool, settings.storage_policy(), stop=stop), name="storage"),
+            asyncio.create_task(run_dead_letter_job(pool, stop=stop, **settings.dead_letter_retention()),
+                                name="dead letters"),
             asyncio.create_task(run_survey_job(
                 pool, stop=stop, channels=survey_channels,
                 public_url=settings.survey_public_url or f"http://{settings.api_host}:{port}",
