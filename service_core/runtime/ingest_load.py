@@ -78,7 +78,8 @@ def _publish(url: str, assets: str, rate_hz: str, duration_s: str, qos: str, bat
 def _subscribe(url: str, qos: str, client_id: str, mode: str, total: str = "0") -> None:
     """``register``: subscribe with a persistent session and leave. ``count``: come back to that session, parse and
     count ``total`` telemetry messages (or stop after 10 s without one), then print {"count", "marks"}: when the
-    messages 10 % and 90 % of the way arrived."""
+    messages 10 % and 90 % of the way arrived. ``live``: subscribe, print {"ready": true} once subscribed, then
+    count as ``count`` does."""
     import paho.mqtt.client as mqtt
 
     from gateway.mqtt import BrokerAddress
@@ -101,12 +102,15 @@ def _subscribe(url: str, qos: str, client_id: str, mode: str, total: str = "0") 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.on_message = on_message
     client.connect(address.host, address.port)
-    if mode == "register":
+    if mode in ("register", "live"):
         client.subscribe(f"{ROOT}/+/+/telemetry", qos=int(qos))
         client.loop(1.0)
         client.loop(0.5)
+    if mode == "register":
         client.disconnect()
         return
+    if mode == "live":
+        print(json.dumps({"ready": True}), flush=True)
     client.loop_start()
     while count < expected and time.time() - heard < 10:
         time.sleep(0.05)
