@@ -32,9 +32,12 @@ class DeadLetterRow:
 
 
 async def add_dead_letters(conn: AsyncConnection, letters: Sequence[DeadLetter]) -> None:
-    """Keep rejected messages with their reason; payloads beyond 64 KiB are kept truncated."""
+    """Keep rejected messages with their reason; payloads beyond 64 KiB are kept truncated. A topic or reason
+    holding what PostgreSQL text cannot (NUL, or a character the connection's encoding lacks) is kept with those
+    characters escaped; the payload is kept as received."""
     if not letters:
         return
+    encoding = conn.info.encoding
     async with conn.cursor() as cur:
         async with cur.copy(
             "copy gateway.dead_letters (received_at, topic, payload, payload_size, truncated, reason) from stdin"
@@ -42,9 +45,21 @@ async def add_dead_letters(conn: AsyncConnection, letters: Sequence[DeadLetter])
             for letter in letters:
                 kept = letter.payload[:MAX_KEPT_BYTES]
                 await copy.write_row(
-                    (letter.received_at, letter.topic, kept, len(letter.payload), len(kept) < len(letter.payload),
-                     letter.reason)
+                    (letter.received_at, _storable(letter.topic, encoding), kept, len(letter.payload),
+                     len(kept) < len(letter.payload), _storable(letter.reason, encoding))
                 )
+
+
+def _storable(text: str, encoding: str) -> str:
+    """``text`` with NUL written ``\\x00`` and any character ``encoding`` cannot encode (a lone surrogate, say)
+    written as a backslash escape: a dead letter that cannot be stored would stop the worker that rejected it."""
+    if "\0" in text:
+        text = text.replace("\0", "\\x00")
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
 
 
 async def get_dead_letters(conn: AsyncConnection, *, limit: int = 100) -> list[DeadLetterRow]:

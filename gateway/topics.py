@@ -16,7 +16,8 @@ from enum import StrEnum
 from gateway.errors import TopicRejected
 
 ROOT = "fleet"
-_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+# matched with fullmatch: with re.match, ``$`` also matches before a final newline, and "pump-001\n" would pass
+_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 class Channel(StrEnum):
@@ -35,7 +36,7 @@ class DeviceTopic:
 
     def __post_init__(self) -> None:
         for label, value in (("site", self.site), ("asset id", self.asset_id)):
-            if not _ID.match(value):
+            if not _ID.fullmatch(value):
                 raise TopicRejected(f"invalid {label} {value!r} in topic")
 
 

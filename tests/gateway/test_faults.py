@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +74,10 @@ BAD = {
     "other asset": (_fault("2026-01-01T00:00:00Z", asset_id="pump-002"), "body names asset 'pump-002'"),
     "not JSON": ("E-042 warning", "invalid JSON"),
     "ts out of range": (_fault(10**20), "out of range for epoch milliseconds"),
+    "code ending in a newline": (_fault("2026-01-01T00:00:00Z", code="E-042\n"), "code: String should match pattern"),
+    "NUL in the message": (_fault("2026-01-01T00:00:00Z", message="seal\0pressure"),
+                           "message: Value error, a NUL character cannot be stored"),
+    "NUL in a field name": (_fault("2026-01-01T00:00:00Z", **{"\0": 1}), r"'\x00': Extra inputs are not permitted"),
 }
 
 
@@ -104,16 +109,19 @@ def test_parse_fault_reads_epoch_milliseconds_and_iso():
         parse_fault("pump-001", _fault("2026-01-01T00:00:00Z", message="x" * 9000).encode(), now=NOW)
 
 
-_FIELDS = st.sampled_from(["ts", "code", "severity", "message", "asset_id", "x"])
-_VALUES = st.none() | st.integers() | st.text(max_size=40) | st.booleans() | st.sampled_from(["warning", "E-1"])
+_FIELDS = st.sampled_from(["ts", "code", "severity", "message", "asset_id", "x", "\0", ""]) | st.text(max_size=5)
+_VALUES = st.none() | st.integers() | st.text(max_size=40) | st.booleans() | st.sampled_from(
+    ["warning", "E-1", "E-1\n", "seal\0pressure", "2026-03-04T09:00:00Z"])
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300) | st.dictionaries(_FIELDS, _VALUES).map(lambda d: json.dumps(d).encode()))
-def test_any_fault_body_is_a_fault_or_rejected_with_a_reason(body):
+def test_any_fault_body_is_a_fault_the_database_can_store_or_rejected_with_a_storable_reason(body):
     try:
         fault = parse_fault("pump-001", body, now=NOW)
     except PayloadRejected as exc:
-        assert exc.reason
+        assert exc.reason.strip() and exc.reason.isprintable(), exc.reason  # no NUL, one line
     else:
         assert fault.severity in ("info", "warning", "critical") and fault.ts.tzinfo is not None
+        assert re.fullmatch(r"[A-Za-z0-9_.:\-]{1,32}", fault.code)
+        assert fault.message is None or "\0" not in fault.message
