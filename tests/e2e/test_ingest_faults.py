@@ -347,12 +347,6 @@ async def test_a_backlog_sent_after_an_outage_is_stored_in_order_and_raises_no_a
 
 @pytest.mark.e2e
 @pytest.mark.asyncio
-@pytest.mark.xfail(strict=True, reason=(
-    "known detector defect: across a gap in the data the thermal model is advanced at the operating point of the "
-    "first sample after it (maintenance/detector.py, _advance), as if the pump had run there throughout; seed s2 "
-    "changed speed late in the gap, so the bearing temperature reads ~17 healthy deviations low and a 'blockage' "
-    "alert is raised ~66 s after the pump returns. A backlog that arrives after newer samples is skipped by the "
-    "monitor and has the same effect."))
 async def test_a_gap_never_filled_is_not_mistaken_for_a_fault(db_url, mqtt_url, mqtt5, topic_root):
     stored, scored, alerts = await _outage(db_url, mqtt_url, topic_root, mqtt5, backlog_sent=False)
     assert len(stored) == LIVE_S + AFTER_S

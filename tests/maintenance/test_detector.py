@@ -8,8 +8,10 @@ import pickle
 import pytest
 from river.checks import common
 
+from maintenance.alerts import AlertDecision
 from maintenance.detector import ConditionDetector
 from maintenance.equipment import DATASHEET, PROFILES
+from simulators.operation import Operation
 from tests.maintenance import plant
 
 
@@ -122,6 +124,50 @@ def test_stale_samples_are_ignored_and_change_nothing():
     assert detector.assess_one(samples[-1].metrics, samples[-1].ts.timestamp()) is None
     assert detector.assess_one(samples[10].metrics, samples[10].ts.timestamp()) is None
     assert pickle.dumps(detector) == before
+
+
+def test_a_gap_in_the_data_restarts_the_thermal_state_and_keeps_the_baseline():
+    """Ten minutes of a pump, five lost, five more: it went from 2,330 to 2,820 rpm late in the gap, its
+    bearing still near the temperature of the slower speed when the data resumes."""
+    samples, _ = plant.simulated("CP-200", 1199, seed="s2")
+    before, after = samples[:600], samples[900:]
+    assert after[0].metrics["speed_rpm"] - before[-1].metrics["speed_rpm"] > 400
+    detector = detector_for("CP-200")
+    bearing = detector.condition.index("bearing_temp_c")
+    for s in before:
+        detector.assess_one(s.metrics, s.ts.timestamp())
+    learned = detector.n_learned
+    assessed = []
+    for s in after:
+        t = s.ts.timestamp()
+        score = detector.score_one(s.metrics, t)
+        assessment = detector.assess_one(s.metrics, t)
+        assert (0.0 if assessment is None else assessment.score) == pytest.approx(score, abs=1e-12)
+        assessed.append(assessment)
+    # restarted as after a start: nothing scored or learned while it settles, then scored at once (no new warm-up)
+    assert all(a is None for a in assessed[: int(detector.settle)])
+    assert all(a is not None for a in assessed[int(detector.settle) :])
+    assert detector.n_learned > learned and detector.ready
+    # the bearing is judged against its restarted state, not against where five blind minutes at the new speed
+    # would have taken it: nothing near an alert
+    assert max(a.score for a in assessed if a) < AlertDecision().raise_above
+    assert max(abs(a.persistent[bearing]) for a in assessed if a) < 3.0
+    first = next(a for a in assessed if a)
+    assert abs(first.expected[bearing] - after[int(detector.settle)].metrics["bearing_temp_c"]) < 0.5
+
+
+def test_an_interval_of_a_few_usual_ones_is_bridged_a_longer_one_is_a_gap():
+    samples, _ = plant.simulated("CP-200", 1200, seed=3, operation=Operation(duty_cycles=False))
+    detector = detector_for("CP-200", warm_up=50)
+    for s in samples[:600]:
+        detector.assess_one(s.metrics, s.ts.timestamp())
+    # at a reading a second, 5 s without one (a quarter of the shortest lag considered) is bridged, 7 s is a gap
+    assert detector.assess_one(samples[604].metrics, samples[604].ts.timestamp()) is not None
+    assert detector.assess_one(samples[611].metrics, samples[611].ts.timestamp()) is None
+    # an asset that reports every 10 s is scored on every reading once it has settled: its intervals are no gaps
+    slow = detector_for("CP-200", warm_up=20)
+    results = [slow.assess_one(s.metrics, s.ts.timestamp()) for s in samples[::10]]
+    assert all(r is None for r in results[:3]) and all(r is not None for r in results[3:])
 
 
 def test_learn_false_keeps_the_model_but_moves_the_clock():

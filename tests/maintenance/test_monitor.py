@@ -184,6 +184,24 @@ def test_checkpoints_are_checked():
         monitor.restore("P-1", pickle.dumps((CHECKPOINT_VERSION + 1, None)))
 
 
+def test_a_checkpoint_written_before_gaps_restarted_the_thermal_state_is_restored():
+    """Written when the thermal state held no unexplained part of the temperatures: restored, it scores on."""
+    samples, _ = simulated("EM-75", 1800, seed=12)
+    original = ConditionMonitor()
+    feed(original, samples[:1200])
+    version, watch = pickle.loads(original.checkpoint("M-1"))
+    detector, thermal = watch.detector, watch.detector._thermal
+    for name in ("_interval", "_restarting", "_restart_count"):
+        del detector.__dict__[name]
+    features = thermal.weights.shape[2]
+    detector._heat = detector._heat[:, :features]
+    thermal._rates = (thermal._rates[0], thermal._rates[1][:, :features])
+    moved = ConditionMonitor()
+    moved.restore("M-1", pickle.dumps((version, watch)))
+    a, b = feed(original, samples[1200:]), feed(moved, samples[1200:])
+    assert [(s.ts, s.score, s.state) for s in a.scores] == [(s.ts, s.score, s.state) for s in b.scores]
+
+
 def test_completed_work_makes_the_asset_learned_afresh_once():
     samples, _ = simulated("CP-200", 900, seed=14)
     monitor = ConditionMonitor()
