@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch", type=int, default=1, metavar="N", help="samples per message")
     ingest.add_argument("--publishers", type=int, default=2, metavar="N", help="publisher processes")
     ingest.add_argument("--no-ceiling", action="store_true", help="skip the bare subscriber's run")
+    ingest.add_argument("--without-detector", action="store_true",
+                        help="the gateway ingests only (FLEETCARE_DETECTION=0): what detection costs, by difference")
     ingest.set_defaults(handler=_bench_ingest)
 
     # each evaluation is a subcommand with its own handler: add one next to ``rul``
@@ -188,6 +190,7 @@ def _bench_ingest(args: argparse.Namespace) -> int:
     config = ingest_bench.IngestConfig(
         devices=args.devices, rate_hz=args.rate, duration_s=args.duration, warm_up_s=args.warm_up, qos=args.qos,
         batch=args.batch, publishers=args.publishers, ceiling=not args.no_ceiling,
+        detector=not args.without_detector,
     )
     figures = asyncio.run(ingest_bench.run(url, config, progress=lambda line: print(f"  {line}", file=sys.stderr,
                                                                                      flush=True)))

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     dead_letter_keep_rows: int = Field(default=1_000_000, ge=0, description="newest dead letters kept")
     dead_letter_keep_days: float = Field(default=30.0, ge=0, description="dead letters kept this long; 0: any age")
+    detection: bool = Field(
+        default=True, description="`fleetcare gateway` scores what it stores; false: ingest only (detection elsewhere)"
+    )
     detector_processes: int = Field(
         default=1, ge=0, description="`fleetcare gateway`'s detector processes, each owning a share of the assets; "
         "0: the detector runs in the gateway's own process",

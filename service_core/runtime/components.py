@@ -62,7 +62,7 @@ async def _gateway(settings: Settings) -> None:
 
 
 async def _serve_gateway(
-    settings: Settings, pool: AsyncConnectionPool, broker: BrokerAddress, detection: SampleProcessor,
+    settings: Settings, pool: AsyncConnectionPool, broker: BrokerAddress, detection: SampleProcessor | None,
     stop: asyncio.Event,
 ) -> None:
     gateway = Gateway(
@@ -70,7 +70,7 @@ async def _serve_gateway(
                       shared_group=settings.gateway_shared_group,
                       mqtt5=True if settings.mqtt5 is None else settings.mqtt5,
                       **settings.gateway_spool(settings.gateway_client_id)),
-        pool, processors=[detection], fault_processors=[FaultIntake(pool)],
+        pool, processors=[detection] if detection else [], fault_processors=[FaultIntake(pool)],
     )
     port = free_port(settings.gateway_metrics_port, settings.api_host)
 
@@ -89,8 +89,11 @@ async def _serve_gateway(
 
 
 @contextlib.asynccontextmanager
-async def _detector(settings: Settings, pool: AsyncConnectionPool) -> AsyncIterator[SampleProcessor]:
-    """The detector: in processes of its own (checkpointed as they stop), or in this one."""
+async def _detector(settings: Settings, pool: AsyncConnectionPool) -> AsyncIterator[SampleProcessor | None]:
+    """The detector: in processes of its own (checkpointed as they stop), or in this one; None for ingest only."""
+    if not settings.detection:
+        yield None
+        return
     if not settings.detector_processes:
         stage = DetectionStage(pool)
         yield stage

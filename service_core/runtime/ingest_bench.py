@@ -58,6 +58,7 @@ class IngestConfig:
     batch: int = 1  # samples per message
     publishers: int = 2
     ceiling: bool = True
+    detector: bool = True  # the gateway scores what it stores, as `fleetcare gateway` does by default
 
     @property
     def offered(self) -> float:
@@ -136,7 +137,7 @@ def report(f: IngestFigures) -> str:
     lines = [
         f"ingest benchmark: {c.devices} devices x {c.rate_hz:g} Hz, {c.batch} sample(s) of 5 metrics per message, "
         f"QoS {c.qos}, {c.duration_s:g} s ({c.warm_up_s:g} s warm-up), {c.publishers} publisher process(es); "
-        f"broker {f.broker}",
+        f"broker {f.broker}; gateway {'with' if c.detector else 'without'} the detector",
         f"offered: {c.offered:,.0f} messages/s ({c.offered * c.batch * 5:,.0f} data points/s)",
         f"published {f.published:,} messages, acknowledged by the broker {f.acknowledged:,}; "
         f"publishers at most {f.publisher_lag_ms:,.0f} ms behind schedule",
@@ -350,7 +351,7 @@ async def _gateway_run(db_url, mqtt_url, config, broker_processes, described, ce
 
     spool = tempfile.TemporaryDirectory(prefix="fleetcare-bench-")
     env = {**os.environ, "FLEETCARE_DATABASE_URL": db_url, "FLEETCARE_MQTT_URL": mqtt_url,
-           "FLEETCARE_DATA_DIR": spool.name,
+           "FLEETCARE_DATA_DIR": spool.name, "FLEETCARE_DETECTION": "1" if config.detector else "0",
            "FLEETCARE_MQTT5": "1" if "Mosquitto" in described else "0", "FLEETCARE_TOPIC_ROOT": ROOT,
            "FLEETCARE_GATEWAY_CLIENT_ID": f"bench-{uuid.uuid4().hex[:8]}"}
     gateway = subprocess.Popen([sys.executable, "-m", "service_core.cli", "gateway"], env=env,
