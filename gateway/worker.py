@@ -24,14 +24,13 @@ import aiomqtt
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from gateway import store as dead_letter_store
 from gateway.errors import SpoolCorrupt
-from gateway.ingest import Triage, triage
+from gateway.ingest import Triage
 from gateway.mqtt import BrokerAddress, Delivery, Inbox, acknowledge, persistent_client
 from gateway.payloads import Limits
-from gateway.registry import DeviceRegistry
 from gateway.spool import Spool
 from gateway.stats import IngestStats
+from gateway.storing import BatchStore, reason
 from gateway.topics import TopicScheme
 from telemetry import store as telemetry_store
 from telemetry.readings import DeviceFault, Sample
@@ -122,7 +121,8 @@ class Gateway:
         self._processors = list(processors)
         self._fault_processors = list(fault_processors)
         self._scheme = TopicScheme(config.topic_root)
-        self._registry = DeviceRegistry(self._load_sites)
+        self._batches = BatchStore(pool, scheme=self._scheme, limits=config.limits,
+                                   connect_timeout_s=config.connect_timeout_s, stats=self.stats)
         self._spool = Spool(config.spool_dir, max_bytes=config.spool_max_bytes) if config.spool_dir else None
         self.stats.spool = self._spool
 
@@ -206,7 +206,7 @@ class Gateway:
                 self.stats.in_flight += len(batch)
                 if self._spool is None:
                     # validation reads the registry of sites from PostgreSQL, so it waits out an outage too
-                    result = await self._until_stored(functools.partial(self._triage, batch), len(batch), stop)
+                    result = await self._until_stored(functools.partial(self._batches.triage, batch), len(batch), stop)
                     if result is _STOPPED:
                         return
                 else:
@@ -232,7 +232,7 @@ class Gateway:
             if not await turn.wait(item.number):
                 return
             if kept is not None:
-                await self._mark_devices(kept.result)
+                await self._batches.mark_devices(kept.result)
             acknowledge(client, item.batch)
             self.stats.in_flight -= len(item.batch)
             if kept is not None:
@@ -247,10 +247,10 @@ class Gateway:
             return None
         if item.result is not None:
             try:
-                result, rows = await self._store(item.batch, item.result, item.received_at)
+                result, rows = await self._batches.store(item.batch, item.result, item.received_at)
                 return dataclasses.replace(item, result=result, rows=rows)
             except psycopg.OperationalError as exc:
-                self._database_away(exc, len(item.batch))
+                self._batches.database_away(exc, len(item.batch))
                 if spool is not None and await self._spooled(item):
                     return None
         # no spool, or it is full: hold the batch unacknowledged until the database is back
@@ -265,14 +265,14 @@ class Gateway:
 
     async def _triage_unless_away(self, batch: list[Delivery]) -> Triage | None:
         try:
-            return await self._triage(batch)
+            return await self._batches.triage(batch)
         except psycopg.OperationalError as exc:
-            self._database_away(exc, len(batch))
+            self._batches.database_away(exc, len(batch))
             return None
 
     async def _triage_and_store(self, item: _Received) -> _Received:
-        result = item.result or await self._triage(item.batch, now=item.received_at)
-        result, rows = await self._store(item.batch, result, item.received_at)
+        result = item.result or await self._batches.triage(item.batch, now=item.received_at)
+        result, rows = await self._batches.store(item.batch, result, item.received_at)
         return dataclasses.replace(item, result=result, rows=rows)
 
     async def _pass_on_in_order(self, committed: asyncio.Queue) -> None:
@@ -293,20 +293,16 @@ class Gateway:
                 continue
             started = time.perf_counter()
             try:
-                result = await self._triage(spooled.deliveries, now=spooled.received_at)
-                result, rows = await self._store(spooled.deliveries, result, spooled.received_at)
-                await self._mark_devices(result)
+                result = await self._batches.triage(spooled.deliveries, now=spooled.received_at)
+                result, rows = await self._batches.store(spooled.deliveries, result, spooled.received_at)
+                await self._batches.mark_devices(result)
             except psycopg.OperationalError as exc:
-                self._database_away(exc, len(spooled.deliveries))
+                self._batches.database_away(exc, len(spooled.deliveries))
                 await _pause(stop, 1.0)
                 continue
             await asyncio.to_thread(spool.remove, spooled)
             self.stats.replayed += len(spooled.deliveries)
             await self._pass_on(len(spooled.deliveries), result, rows, started)
-
-    def _database_away(self, exc: Exception, size: int) -> None:
-        self.stats.store_error = _reason(exc)
-        log.warning("database unavailable (%s) for a batch of %d", exc, size)
 
     async def _until_stored(self, attempt: Callable[[], Awaitable[T]], size: int, stop: asyncio.Event) -> T | object:
         """``attempt``'s result, retried while PostgreSQL is unreachable (the batch stays unacknowledged meanwhile);
@@ -316,7 +312,7 @@ class Gateway:
             try:
                 return await attempt()
             except psycopg.OperationalError as exc:
-                self.stats.store_error = _reason(exc)
+                self.stats.store_error = reason(exc)
                 log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, size, backoff)
                 try:
                     await asyncio.wait_for(stop.wait(), backoff)
@@ -339,72 +335,11 @@ class Gateway:
     async def handle(self, batch: Sequence[Delivery]) -> Triage:
         """Validate and store one batch, then pass its samples on."""
         started = time.perf_counter()
-        result = await self._triage(batch)
-        result, rows = await self._store(batch, result, datetime.now(UTC))
-        await self._mark_devices(result)
+        result = await self._batches.triage(batch)
+        result, rows = await self._batches.store(batch, result, datetime.now(UTC))
+        await self._batches.mark_devices(result)
         await self._pass_on(len(batch), result, rows, started)
         return result
-
-    async def _triage(self, batch: Sequence[Delivery], *, now: datetime | None = None) -> Triage:
-        await self._registry.prepare({_asset_of(d.topic) for d in batch})
-        return triage(batch, scheme=self._scheme, site_of=self._registry.site_of, now=now or datetime.now(UTC),
-                      limits=self.config.limits)
-
-    async def _store(self, batch: Sequence[Delivery], result: Triage, received_at: datetime) -> tuple[Triage, int]:
-        """Write the batch in one transaction; if the database refuses it (a constraint, a value out of its range:
-        not the database being away), write its messages one by one and dead-letter those it refuses, with its
-        reason, so that one such message neither stops the worker nor comes back for ever. What was stored (and
-        dead-lettered), and the readings written."""
-        try:
-            return result, await self._write(result)
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error as exc:
-            log.warning("the database refused a batch of %d (%s); storing its messages one by one", len(batch),
-                        _reason(exc))
-        stored, rows = Triage(), 0
-        for delivery in batch:
-            one = await self._triage([delivery], now=received_at)
-            try:
-                rows += await self._write(one)
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                one = Triage(dead_letters=[dead_letter_store.DeadLetter(delivery.topic, delivery.payload,
-                                                      f"refused by the database: {_reason(exc)}", received_at)])
-                await self._write(one)
-            stored.samples += one.samples
-            stored.statuses += one.statuses
-            stored.faults += one.faults
-            stored.dead_letters += one.dead_letters
-        return stored, rows
-
-    async def _write(self, result: Triage) -> int:
-        """What the batch holds, in one transaction: readings, faults and dead letters. Batches are stored this
-        way several at a time; what they say about the devices follows, in order (:meth:`_mark_devices`)."""
-        async with self._pool.connection(timeout=self.config.connect_timeout_s) as conn, conn.transaction():
-            rows = await telemetry_store.write_samples(conn, result.samples) if result.samples else 0
-            await telemetry_store.write_faults(conn, result.faults)
-            await dead_letter_store.add_dead_letters(conn, result.dead_letters)
-        self.stats.store_error = None
-        return rows
-
-    async def _mark_devices(self, result: Triage) -> None:
-        """The devices that sent data are online, with their newest sequence number; the status changes. In a
-        transaction of its own, after the batch's and in the order batches were received: batches stored at once
-        update the same devices' rows, and would wait for (or deadlock on) each other's row locks otherwise. If the
-        database is away by now, the next batch from each device brings it up to date."""
-        if not result.samples and not result.statuses:
-            return
-        try:
-            async with self._pool.connection(timeout=self.config.connect_timeout_s) as conn, conn.transaction():
-                await telemetry_store.record_seen(conn, result.seen())
-                for change in result.statuses:
-                    await telemetry_store.set_connection(
-                        conn, asset_id=change.asset_id, connection=change.connection, at=change.at
-                    )
-        except psycopg.OperationalError as exc:
-            self._database_away(exc, len(result.samples) + len(result.statuses))
 
     async def _pass_on(self, size: int, result: Triage, rows: int, started: float) -> None:
         """The committed batch's samples to the processors (the detector), its faults to theirs; then count it."""
@@ -432,10 +367,6 @@ class Gateway:
         for letter in result.dead_letters:
             log.info("dead letter on %s: %s", letter.topic, letter.reason)
 
-    async def _load_sites(self) -> dict[str, str]:
-        async with self._pool.connection(timeout=self.config.connect_timeout_s) as conn:
-            return {d.asset_id: d.site_id for d in await telemetry_store.get_devices(conn) if d.provisioned}
-
     async def _watch_staleness(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
@@ -457,14 +388,3 @@ class Gateway:
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-
-
-def _reason(exc: Exception) -> str:
-    """The first line of an error, short enough for a health report."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:200]
-
-
-def _asset_of(topic: str) -> str:
-    parts = topic.rsplit("/", 2)
-    return parts[-2] if len(parts) == 3 else ""
