@@ -30,7 +30,7 @@ from gateway.mqtt import BrokerAddress, Delivery, Inbox, acknowledge, persistent
 from gateway.payloads import Limits
 from gateway.spool import Spool
 from gateway.stats import IngestStats
-from gateway.storing import BatchStore, reason
+from gateway.storing import BatchStore
 from gateway.topics import TopicScheme
 from telemetry import store as telemetry_store
 from telemetry.readings import DeviceFault, Sample
@@ -125,6 +125,8 @@ class Gateway:
                                    connect_timeout_s=config.connect_timeout_s, stats=self.stats)
         self._spool = Spool(config.spool_dir, max_bytes=config.spool_max_bytes) if config.spool_dir else None
         self.stats.spool = self._spool
+        # the live pipeline and the spool's replay both pass batches on; processors see one at a time
+        self._passing = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, reconnecting with backoff when the broker goes away."""
@@ -312,8 +314,8 @@ class Gateway:
             try:
                 return await attempt()
             except psycopg.OperationalError as exc:
-                self.stats.store_error = reason(exc)
-                log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, size, backoff)
+                self._batches.database_away(exc, size)
+                log.info("retrying the batch of %d in %.1fs", size, backoff)
                 try:
                     await asyncio.wait_for(stop.wait(), backoff)
                     return _STOPPED
@@ -341,8 +343,7 @@ class Gateway:
         await self._pass_on(len(batch), result, rows, started)
         return result
 
-    async def _pass_on(self, size: int, result: Triage, rows: int, started: float) -> None:
-        """The committed batch's samples to the processors (the detector), its faults to theirs; then count it."""
+    async def _process(self, result: Triage) -> None:
         if result.samples:
             for process in self._processors:
                 try:
@@ -356,6 +357,11 @@ class Gateway:
                     await process_faults(result.faults)
                 except Exception:
                     log.exception("fault processor %r failed", process_faults)
+
+    async def _pass_on(self, size: int, result: Triage, rows: int, started: float) -> None:
+        """The committed batch's samples to the processors (the detector), its faults to theirs; then count it."""
+        async with self._passing:
+            await self._process(result)
         stats = self.stats
         stats.messages += size
         stats.samples += len(result.samples)
